@@ -12,6 +12,11 @@ macro_rules! named_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
+            /// The position in [`Self::ALL`], for counter arrays.
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The Suricata-style name, e.g. `decoder.ipv4.trunc_pkt`.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text,)* }
@@ -85,6 +90,8 @@ named_enum! {
         GenevePktTooSmall => "decoder.geneve.pkt_too_small",
         /// GENEVE protocol type not decoded.
         GeneveUnknownPayloadType => "decoder.geneve.unknown_payload_type",
+        /// GENEVE version other than 0.
+        GeneveWrongVersion => "decoder.geneve.wrong_version",
         /// GRE header cut off.
         GrePktTooSmall => "decoder.gre.pkt_too_small",
         /// GRE version other than 0 (1 is PPTP, not decoded).
@@ -95,8 +102,16 @@ named_enum! {
         ErspanHeaderTooSmall => "decoder.erspan.header_too_small",
         /// ERSPAN version other than type II (1) or III (2).
         ErspanUnsupportedVersion => "decoder.erspan.unsupported_version",
+        /// ERSPAN type III frame type other than Ethernet (0) or IP (2).
+        ErspanUnsupportedFrameType => "decoder.erspan.unsupported_frame_type",
         /// More tunnel layers than `decoder.max-layers`.
         TooManyLayers => "decoder.too_many_layers",
+        /// A linktype the decoder does not understand (rejected when a
+        /// capture file is opened; this only guards direct callers).
+        LinktypeUnsupported => "decoder.linktype.unsupported",
+        /// `decode_udp_payload` was given a destination port that is neither
+        /// a VXLAN nor a GENEVE port.
+        UdpNotTunnelPort => "decoder.udp.not_tunnel_port",
     }
 }
 

@@ -71,8 +71,8 @@ pub struct Mirror {
     pub vni: Option<u32>,
     /// ERSPAN type II/III session id (10 bits).
     pub erspan_session_id: Option<u16>,
-    /// ERSPAN version: 1 for type I... in the header's terms: 0 = type I,
-    /// 1 = type II, 2 = type III. `None` when not ERSPAN.
+    /// ERSPAN version field: 0 = type I (no header), 1 = type II,
+    /// 2 = type III. `None` when not ERSPAN.
     pub erspan_version: Option<u8>,
     /// Source address of the IP header enclosing the mirror header (for
     /// GWLB, the IP header enclosing the VXLAN: the source ENI's address).
