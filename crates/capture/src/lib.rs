@@ -31,6 +31,9 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError};
 
+mod writer;
+pub use writer::PcapSink;
+
 /// The largest record accepted (captured length), and the reader buffer's
 /// growth limit: 16 MiB, well above any snaplen in use (262144) and any
 /// BIG TCP/GSO capture.
