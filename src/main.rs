@@ -1,1 +1,146 @@
-fn main() {}
+//! `mirador`: an IDS sensor for AWS VPC Traffic Mirroring.
+//!
+//! This binary wires the command line to the library crates: `replay`
+//! (pcap → EVE JSON), `check-config`, `aws import` and `pcap encap`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod commands;
+
+/// An IDS sensor for AWS VPC Traffic Mirroring: VXLAN, GENEVE (Gateway Load
+/// Balancer) and ERSPAN decapsulation, mirror sessions and filters, EVE JSON.
+#[derive(Debug, Parser)]
+#[command(name = "mirador", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay pcap/pcapng files through the sensor and write EVE JSON.
+    Replay(ReplayArgs),
+    /// Validate a configuration file and print what it resolves to.
+    CheckConfig {
+        /// The YAML configuration file.
+        file: PathBuf,
+        /// Override a key by its dotted path (Suricata value syntax).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// AWS helpers.
+    #[command(subcommand)]
+    Aws(AwsCommand),
+    /// Capture-file tools.
+    #[command(subcommand)]
+    Pcap(PcapCommand),
+}
+
+/// Options of `mirador replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// mirador YAML config (default: the embedded default config).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Rule files; replaces the config's rule files (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Run without signatures (anomaly detection stays on).
+    #[arg(long, conflicts_with = "rules")]
+    pub no_rules: bool,
+    /// Where to write EVE JSON; `-` is standard output.
+    #[arg(long, value_name = "PATH", default_value = "eve.json")]
+    pub eve: PathBuf,
+    /// Worker threads (default: the CPUs available; config key `workers`).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Override a config key by its dotted path, with Suricata's value
+    /// syntax (yes/no, sizes like 1mb). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Capture files (pcap or pcapng), replayed in order.
+    #[arg(required = true, value_name = "PCAP")]
+    pub pcaps: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AwsCommand {
+    /// Turn `aws ec2 describe-traffic-mirror-*` JSON into mirador's session config (YAML on stdout).
+    Import {
+        /// Output of `aws ec2 describe-traffic-mirror-sessions`.
+        #[arg(long, value_name = "S.json")]
+        sessions: PathBuf,
+        /// Output of `aws ec2 describe-traffic-mirror-filters`.
+        #[arg(long, value_name = "F.json")]
+        filters: PathBuf,
+        /// Output of `aws ec2 describe-traffic-mirror-targets`.
+        #[arg(long, value_name = "T.json")]
+        targets: Option<PathBuf>,
+        /// Output of `aws ec2 describe-network-interfaces` (source ENIs' addresses).
+        #[arg(long, value_name = "I.json")]
+        interfaces: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PcapCommand {
+    /// Wrap a capture as AWS Traffic Mirroring would deliver it (VXLAN, or GENEVE+VXLAN with --gwlb).
+    Encap(EncapArgs),
+}
+
+/// Options of `mirador pcap encap`.
+#[derive(Debug, Args)]
+pub struct EncapArgs {
+    /// VXLAN network identifier (the mirror session's VNI).
+    #[arg(long, value_name = "N")]
+    pub vni: u32,
+    /// Outer source address: the mirror source ENI's primary IP.
+    #[arg(long, value_name = "A", default_value = "10.0.1.15")]
+    pub src_ip: std::net::IpAddr,
+    /// Outer destination address: the target (sensor, NLB or GWLB endpoint).
+    #[arg(long, value_name = "B", default_value = "10.0.0.100")]
+    pub dst_ip: std::net::IpAddr,
+    /// Mirror only this many bytes of each frame (AWS `PacketLength`).
+    #[arg(long, value_name = "L")]
+    pub packet_length: Option<u32>,
+    /// Deliver as a Gateway Load Balancer endpoint does (GENEVE on 6081 around the VXLAN).
+    #[arg(long)]
+    pub gwlb: bool,
+    /// Give both directions of a flow the same outer source port (AWS promises no such symmetry; the default differs per direction).
+    #[arg(long)]
+    pub symmetric: bool,
+    /// Input capture (pcap or pcapng, any supported linktype).
+    pub input: PathBuf,
+    /// Output pcap (Ethernet, nanosecond timestamps).
+    pub output: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => commands::replay::run(&args),
+        Command::CheckConfig { file, set } => commands::check_config(&file, &set),
+        Command::Aws(AwsCommand::Import {
+            sessions,
+            filters,
+            targets,
+            interfaces,
+        }) => commands::aws_import(
+            &sessions,
+            &filters,
+            targets.as_deref(),
+            interfaces.as_deref(),
+        ),
+        Command::Pcap(PcapCommand::Encap(args)) => commands::encap::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mirador: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `mirador replay`: capture files through the sensor pipeline to EVE JSON.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use mirador_capture::PcapSource;
+use mirador_engine::{Ingest, InvalidCause, stats::FilterReason};
+use mirador_wire::Timestamp;
+
+use crate::ReplayArgs;
+
+/// EVE records are flushed to the output when this many bytes are buffered.
+const EVE_FLUSH_BYTES: usize = 256 << 10;
+
+/// Runs `mirador replay`.
+pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
+    let config = super::load_config(args.config.as_deref(), &args.set)?;
+    if args.workers == Some(0) {
+        bail!("--workers 0: at least one worker is needed");
+    }
+    let rule_files: Vec<&Path> = if args.no_rules {
+        Vec::new()
+    } else if !args.rules.is_empty() {
+        args.rules.iter().map(|p| p.as_path()).collect()
+    } else {
+        config.rule_files.iter().map(Path::new).collect()
+    };
+    if !rule_files.is_empty() {
+        // The signature engine is not part of this release: say so once,
+        // rather than pretending the rules were applied.
+        eprintln!(
+            "mirador: note: signatures are not implemented yet; {} rule file(s) not loaded ({})",
+            rule_files.len(),
+            rule_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let mut out: Box<dyn Write> = if args.eve.as_os_str() == "-" {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
+    } else {
+        let f = File::create(&args.eve)
+            .with_context(|| format!("{}: cannot create the EVE file", args.eve.display()))?;
+        Box::new(BufWriter::new(f))
+    };
+
+    let started = Instant::now();
+    let mut ingest = Ingest::from_config(&config);
+    let mut eve = Vec::with_capacity(EVE_FLUSH_BYTES * 2);
+    let mut progress = Progress::new();
+    let mut pcap_cnt = 0u64;
+    let mut last_ts = Timestamp::default();
+    let mut failures = Vec::new();
+    let mut eve_records = 0u64;
+
+    for path in &args.pcaps {
+        let mut src = match PcapSource::open(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mirador: {e}");
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut bytes_read = 0u64;
+        loop {
+            let rec = match src.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    // Everything read so far stays counted and written.
+                    eprintln!("mirador: {e}");
+                    failures.push(e.to_string());
+                    break;
+                }
+            };
+            pcap_cnt += 1;
+            bytes_read += rec.data.len() as u64 + 16;
+            last_ts = last_ts.max(rec.ts);
+            let before = eve.len();
+            ingest.process(rec.ts, rec.linktype, rec.data, pcap_cnt, &mut eve);
+            if eve.len() > before {
+                eve_records += 1;
+            }
+            if eve.len() >= EVE_FLUSH_BYTES {
+                out.write_all(&eve).context("writing EVE")?;
+                eve.clear();
+            }
+            progress.tick(path, pcap_cnt, bytes_read, size);
+        }
+        if src.truncated_tail() {
+            eprintln!(
+                "mirador: warning: {}: the file ends in a partial record (ignored)",
+                path.display()
+            );
+        }
+    }
+    progress.clear();
+
+    let elapsed = started.elapsed();
+    mirador_engine::write_stats_record(&mut eve, last_ts, elapsed.as_secs(), &ingest);
+    eve_records += 1;
+    out.write_all(&eve).context("writing EVE")?;
+    out.flush().context("writing EVE")?;
+    drop(out);
+
+    summary(&ingest, args, elapsed, eve_records);
+    if !ingest.accounting().balances() {
+        // A broken identity is a bug, never an input problem: make it loud.
+        eprintln!("mirador: internal error: packet accounting does not balance");
+        return Ok(ExitCode::from(3));
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn summary(ingest: &Ingest, args: &ReplayArgs, elapsed: Duration, eve_records: u64) {
+    let a = ingest.accounting();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "mirador replay: {} packets from {} file(s) in {:.3} s ({:.0} packets/s)",
+        a.received,
+        args.pcaps.len(),
+        secs,
+        a.received as f64 / secs
+    );
+    let _ = writeln!(
+        s,
+        "  inspected {} (truncated {}), invalid {}, filtered {}, dropped {}",
+        a.inspected,
+        a.truncated,
+        a.invalid_total(),
+        a.filtered_total(),
+        a.dropped_total()
+    );
+    let invalid: Vec<String> = a
+        .invalid
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| InvalidCause::from_index(i).map(|c| format!("{} {n}", c.as_str())))
+        .collect();
+    if !invalid.is_empty() {
+        let _ = writeln!(s, "  invalid: {}", invalid.join(", "));
+    }
+    let filtered: Vec<String> = FilterReason::ALL
+        .iter()
+        .zip(a.filtered)
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{} {n}", r.as_str()))
+        .collect();
+    if !filtered.is_empty() {
+        let _ = writeln!(s, "  filtered: {}", filtered.join(", "));
+    }
+    for sess in ingest.sessions().iter() {
+        let c = &sess.counters;
+        if c.received == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "  session {}: {} packets, {} inspected, {} invalid, {} filtered",
+            sess.spec.display,
+            c.received,
+            c.inspected,
+            c.invalid,
+            c.filtered()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  eve: {} ({eve_records} records)",
+        if args.eve.as_os_str() == "-" {
+            "stdout".into()
+        } else {
+            args.eve.display().to_string()
+        }
+    );
+    eprint!("{s}");
+}
+
+/// A progress line on stderr, only when stderr is a terminal, at most a few
+/// times a second.
+struct Progress {
+    enabled: bool,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            last: Instant::now(),
+            shown: false,
+        }
+    }
+
+    fn tick(&mut self, path: &Path, packets: u64, read: u64, size: u64) {
+        // Checking the clock every packet would cost more than the check
+        // saves: look every 4096 packets.
+        if !self.enabled
+            || !packets.is_multiple_of(4096)
+            || self.last.elapsed() < Duration::from_millis(250)
+        {
+            return;
+        }
+        self.last = Instant::now();
+        self.shown = true;
+        let pct = if size > 0 {
+            (read as f64 * 100.0 / size as f64).min(100.0)
+        } else {
+            0.0
+        };
+        eprint!("\r{}: {packets} packets, {pct:.0}%   ", path.display());
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r{}\r", " ".repeat(72));
+        }
+    }
+}
