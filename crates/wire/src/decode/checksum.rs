@@ -4,35 +4,51 @@
 use super::ip::Pseudo;
 
 /// The one's-complement sum of `data` as big-endian 16-bit words (an odd
-/// last byte padded with zero), unfolded.
+/// last byte padded with zero), as a value whose [`fold`] is that sum (and
+/// which is zero only when every byte is).
 ///
-/// Adds 32-bit words into a `u64`: 2^16 ≡ 1 (mod 0xffff), so folding this
-/// gives the same result as summing 16-bit words, at a quarter of the adds.
-/// It cannot overflow below 2^32 words (16 GiB).
+/// Sums native little-endian 32-bit words into a `u64` and swaps the bytes
+/// of the folded result: the one's-complement sum is byte-order independent
+/// (RFC 1071 §2(B)), and 2^16 ≡ 1 (mod 0xffff) makes 32-bit words fold to
+/// the 16-bit sum. Little-endian loads need no byte swap per word, so the
+/// loop vectorises. It cannot overflow below 2^32 words (16 GiB).
 pub(super) fn sum(data: &[u8]) -> u64 {
     let (words, tail) = data.as_chunks::<4>();
     let mut acc: u64 = 0;
     for w in words {
-        acc += u64::from(u32::from_be_bytes(*w));
+        acc += u64::from(u32::from_le_bytes(*w));
     }
-    match *tail {
-        [a, b, c] => acc += u64::from(u32::from_be_bytes([a, b, c, 0])),
-        [a, b] => acc += u64::from(u32::from_be_bytes([a, b, 0, 0])),
-        [a] => acc += u64::from(u32::from_be_bytes([a, 0, 0, 0])),
-        _ => {}
-    }
-    acc
+    // The 0-3 last bytes, zero-padded (no branch on the length).
+    let t = |i: usize| tail.get(i).copied().unwrap_or(0);
+    acc += u64::from(u32::from_le_bytes([t(0), t(1), t(2), 0]));
+    u64::from(fold(acc).swap_bytes())
+}
+
+/// The big-endian 32-bit words of a fixed-size address, summed unfolded.
+#[inline]
+fn sum_addr<const N: usize>(a: &[u8; N]) -> u64 {
+    let (words, _) = a.as_chunks::<4>();
+    words
+        .iter()
+        .map(|w| u64::from(u32::from_be_bytes(*w)))
+        .sum()
 }
 
 /// Folds a sum to 16 bits with end-around carry.
-pub(super) fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
+#[inline]
+pub(super) fn fold(acc: u64) -> u16 {
+    // A fixed number of folds, no loop: 64 bits to at most 33, then to at
+    // most 18, 17 and 16. Each step keeps the value mod 0xffff and keeps it
+    // non-zero, and is a no-op once it fits 16 bits.
+    let mut acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
     acc as u16
 }
 
 /// Whether a region that includes its own checksum field sums to all ones.
+#[inline]
 pub(super) fn verifies(acc: u64) -> bool {
     fold(acc) == 0xffff
 }
@@ -41,8 +57,8 @@ pub(super) fn verifies(acc: u64) -> bool {
 pub(super) fn pseudo(p: &Pseudo<'_>, proto: u8, len: usize) -> u64 {
     let len = len as u64;
     match p {
-        Pseudo::V4 { src, dst, .. } => sum(&src[..]) + sum(&dst[..]) + u64::from(proto) + len,
-        Pseudo::V6 { src, dst } => sum(&src[..]) + sum(&dst[..]) + u64::from(proto) + len,
+        Pseudo::V4 { src, dst, .. } => sum_addr(src) + sum_addr(dst) + u64::from(proto) + len,
+        Pseudo::V6 { src, dst } => sum_addr(src) + sum_addr(dst) + u64::from(proto) + len,
     }
 }
 

@@ -32,6 +32,7 @@ mod field {
 }
 
 /// An Ethernet header starts at `b`: a new link-layer frame.
+#[inline]
 pub(super) fn ethernet<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     let et = be16(b, field::ETHERTYPE.start).ok_or(InvalidReason::EthernetPktTooSmall)?;
     ctx.frame = b;
@@ -51,6 +52,7 @@ pub(super) fn ethernet<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
 }
 
 /// The payload `b` of EtherType `et`.
+#[inline]
 pub(super) fn ethertype<'a>(ctx: &mut Ctx<'a, '_>, et: u16, b: &'a [u8]) -> Step<'a> {
     match et {
         IPV4 => Ok(Next::Ipv4(b)),

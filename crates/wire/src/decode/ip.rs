@@ -83,6 +83,7 @@ fn arr<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
 }
 
 /// An IPv4 header starts at `b`.
+#[inline(never)]
 pub(super) fn ipv4<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     let h: &[u8; v4::HEADER_LEN] = b.first_chunk().ok_or(InvalidReason::Ipv4PktTooSmall)?;
     if h[v4::VER_IHL] >> 4 != 4 {
@@ -167,6 +168,7 @@ fn ipv4_options_ok(mut opts: &[u8]) -> bool {
 }
 
 /// An IPv6 header starts at `b`.
+#[inline(never)]
 pub(super) fn ipv6<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     let h: &[u8; v6::HEADER_LEN] = b.first_chunk().ok_or(InvalidReason::Ipv6PktTooSmall)?;
     if h[0] >> 4 != 6 {
