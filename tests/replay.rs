@@ -150,7 +150,10 @@ fn sessions_filters_and_accounting() {
         json!({"ingress:200": 1, "egress:100": 1})
     );
     assert_eq!(a["filter"]["rejected"], json!({"ingress:100": 1}));
-    assert_eq!(a["filter"]["no_match"], json!({"ingress": 0, "egress": 1}));
+    assert_eq!(
+        a["filter"]["no_match"],
+        json!({"ingress": 0, "egress": 1, "non_ip": 0})
+    );
     let b = session(s, "web-b");
     assert_eq!(
         (b["received"].as_u64(), b["inspected"].as_u64()),

@@ -18,13 +18,15 @@
 //! `no_direction` on the session, since guessing a direction would apply
 //! the wrong rule list.
 
+use std::net::IpAddr;
+
 use mirador_config::{Direction, FilterVerdict};
 use mirador_wire::{
     DecodeOptions, Decoded, Inner, Invalid, Mirror, Network, Timestamp, Transport, decode,
 };
 
 use crate::eve::{self, Obj};
-use crate::sessions::{Attribution, SessionId, SessionTable, packet_key};
+use crate::sessions::{Attribution, Session, SessionId, SessionTable, packet_key};
 use crate::stats::{Accounting, DecoderCounters, FilterReason, InvalidCause, encap_index};
 
 /// Per-session counters (`stats.mirror.<session>`).
@@ -48,6 +50,8 @@ pub struct SessionCounters {
     pub no_match: [u64; 2],
     /// Inspected with no filter direction (neither address is the ENI's).
     pub no_direction: u64,
+    /// Filtered because the packet is not IP, so no filter rule can match.
+    pub non_ip_no_match: u64,
     /// Accepted by a filter rule, per (direction, rule number).
     pub accepted_by_rule: Vec<(Direction, u16, u64)>,
 }
@@ -64,8 +68,56 @@ impl SessionCounters {
 
     /// Filtered by the session filter, all rules and no-match together.
     pub fn filtered(&self) -> u64 {
-        self.rejected_by_rule.iter().map(|e| e.2).sum::<u64>() + self.no_match.iter().sum::<u64>()
+        self.rejected_by_rule.iter().map(|e| e.2).sum::<u64>()
+            + self.no_match.iter().sum::<u64>()
+            + self.non_ip_no_match
     }
+}
+
+/// What a session's filter makes of a packet (pure; counted by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterOutcome {
+    /// The session has no filter.
+    NoFilter,
+    /// Neither address is the ENI's: the filter cannot apply; inspected.
+    NoDirection,
+    /// Not IP: no filter rule can match it, so AWS would not mirror it.
+    NonIp,
+    /// The rules of this direction decided.
+    Verdict(Direction, FilterVerdict),
+}
+
+impl FilterOutcome {
+    fn passes(self) -> bool {
+        match self {
+            FilterOutcome::NoFilter | FilterOutcome::NoDirection => true,
+            FilterOutcome::NonIp => false,
+            FilterOutcome::Verdict(_, v) => v.is_mirrored(),
+        }
+    }
+}
+
+fn filter_outcome(session: &Session, packet: &Inner<'_>) -> FilterOutcome {
+    let Some(filter) = &session.spec.filter else {
+        return FilterOutcome::NoFilter;
+    };
+    let Some(ft) = packet.five_tuple() else {
+        return FilterOutcome::NonIp;
+    };
+    let Some(dir) = session
+        .spec
+        .declared
+        .as_ref()
+        .and_then(|d| d.direction(ft.src, ft.dst))
+    else {
+        return FilterOutcome::NoDirection;
+    };
+    // Port ranges only match packets whose ports were read.
+    let (sp, dp) = match packet.transport {
+        Transport::Tcp { .. } | Transport::Udp { .. } => (Some(ft.src_port), Some(ft.dst_port)),
+        _ => (None, None),
+    };
+    FilterOutcome::Verdict(dir, filter.evaluate(dir, ft.proto, ft.src, ft.dst, sp, dp))
 }
 
 /// Settings of the reader stage, from the configuration.
@@ -208,73 +260,68 @@ impl Ingest {
             }
         }
         let key = packet_key(mirror);
-        let session = match self.sessions.attribute(key, mirror.map(|m| m.outer_src)) {
+        let outer_src = mirror.map(|m| m.outer_src);
+        let mut session = match self.sessions.attribute(key, outer_src) {
             Attribution::Session(id) => id,
             Attribution::Unknown => return Verdict::Filtered(FilterReason::UnknownSession),
         };
-        let s = self.sessions.get_mut(session);
-        s.counters.received += 1;
-        s.counters.bytes += len as u64;
-
         let packet = match d.outcome {
             Ok(p) => p,
             Err(invalid) => {
-                s.counters.invalid += 1;
+                let c = &mut self.sessions.get_mut(session).counters;
+                c.received += 1;
+                c.bytes += len as u64;
+                c.invalid += 1;
                 self.write_anomaly(ts, linktype, mirror, session, &invalid, pcap_cnt, eve);
                 return Verdict::Invalid(InvalidCause::Decode(invalid.reason));
             }
         };
+        let mut filtered = filter_outcome(self.sessions.get(session), &packet);
+        if !filtered.passes() {
+            // Another session on the same source and key may have mirrored
+            // it: AWS uses the lowest-numbered session whose filter accepts.
+            let src = outer_src.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            for &alt in self.sessions.siblings(session) {
+                let spec = &self.sessions.get(alt).spec;
+                if !spec.source_ips.contains(&src) {
+                    continue;
+                }
+                let o = filter_outcome(self.sessions.get(alt), &packet);
+                if o.passes() {
+                    (session, filtered) = (alt, o);
+                    break;
+                }
+            }
+        }
+        let c = &mut self.sessions.get_mut(session).counters;
+        c.received += 1;
+        c.bytes += len as u64;
         if self.opts.checksum_validation
             && let Some(cause) = checksum_cause(&packet)
         {
-            self.sessions.get_mut(session).counters.invalid += 1;
+            c.invalid += 1;
             return Verdict::Invalid(cause);
         }
-        let s = self.sessions.get_mut(session);
-        if let Some(filter) = &s.spec.filter {
-            let Some(ft) = packet.five_tuple() else {
-                // A filter's rules match IP fields only; a non-IP frame
-                // matches none of them, so AWS would not mirror it.
-                s.counters.no_match[0] += 1;
+        match filtered {
+            FilterOutcome::NoFilter => {}
+            FilterOutcome::NoDirection => c.no_direction += 1,
+            FilterOutcome::NonIp => {
+                c.non_ip_no_match += 1;
                 return Verdict::Filtered(FilterReason::SessionFilter);
-            };
-            let dir = s
-                .spec
-                .declared
-                .as_ref()
-                .and_then(|d| d.direction(ft.src, ft.dst));
-            match dir {
-                None => s.counters.no_direction += 1,
-                Some(dir) => {
-                    let (sp, dp) = match packet.transport {
-                        Transport::Tcp { .. } | Transport::Udp { .. } => {
-                            (Some(ft.src_port), Some(ft.dst_port))
-                        }
-                        _ => (None, None),
-                    };
-                    match filter.evaluate(dir, ft.proto, ft.src, ft.dst, sp, dp) {
-                        FilterVerdict::Accept { rule_number } => {
-                            SessionCounters::bump_rule(
-                                &mut s.counters.accepted_by_rule,
-                                dir,
-                                rule_number,
-                            );
-                        }
-                        FilterVerdict::Reject { rule_number } => {
-                            SessionCounters::bump_rule(
-                                &mut s.counters.rejected_by_rule,
-                                dir,
-                                rule_number,
-                            );
-                            return Verdict::Filtered(FilterReason::SessionFilter);
-                        }
-                        FilterVerdict::NoMatch => {
-                            s.counters.no_match[usize::from(dir == Direction::Egress)] += 1;
-                            return Verdict::Filtered(FilterReason::SessionFilter);
-                        }
-                    }
-                }
             }
+            FilterOutcome::Verdict(dir, verdict) => match verdict {
+                FilterVerdict::Accept { rule_number } => {
+                    SessionCounters::bump_rule(&mut c.accepted_by_rule, dir, rule_number);
+                }
+                FilterVerdict::Reject { rule_number } => {
+                    SessionCounters::bump_rule(&mut c.rejected_by_rule, dir, rule_number);
+                    return Verdict::Filtered(FilterReason::SessionFilter);
+                }
+                FilterVerdict::NoMatch => {
+                    c.no_match[usize::from(dir == Direction::Egress)] += 1;
+                    return Verdict::Filtered(FilterReason::SessionFilter);
+                }
+            },
         }
         Verdict::Inspect {
             session,
@@ -381,4 +428,212 @@ fn checksum_cause(p: &Inner<'_>) -> Option<InvalidCause> {
         Transport::Icmpv6 { .. } => InvalidCause::Icmpv6Checksum,
         Transport::None => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use mirador_config::Config;
+    use mirador_testkit::frame::{Corrupt, FrameSpec, arp_request};
+    use mirador_testkit::tunnel::vxlan_frame;
+    use mirador_wire::{Timestamp, linktype};
+
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn ingest(yaml: &str) -> Ingest {
+        Ingest::from_config(&Config::load("t.yaml", yaml, &[]).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// A verdict without the borrowed packet.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Got {
+        Inspect(SessionId),
+        Invalid(InvalidCause),
+        Filtered(FilterReason),
+    }
+
+    fn run(i: &mut Ingest, frame: &[u8]) -> Got {
+        let mut eve = Vec::new();
+        match i.process(
+            Timestamp::from_nanos(1),
+            linktype::ETHERNET,
+            frame,
+            1,
+            &mut eve,
+        ) {
+            Verdict::Inspect { session, .. } => Got::Inspect(session),
+            Verdict::Invalid(c) => Got::Invalid(c),
+            Verdict::Filtered(r) => Got::Filtered(r),
+        }
+    }
+
+    const SIBLINGS: &str = r#"
+mirror:
+  sessions:
+    - name: udp-only
+      vni: 42
+      source-ips: [10.0.1.15]
+      eni-addresses: [10.0.1.15]
+      session-number: 1
+      filter: udp
+    - name: tcp-only
+      vni: 42
+      source-ips: [10.0.1.15]
+      eni-addresses: [10.0.1.15]
+      session-number: 2
+      filter: tcp
+filters:
+  udp:
+    ingress: [{rule-number: 1, action: accept, protocol: 17, source-cidr: 0.0.0.0/0, destination-cidr: 0.0.0.0/0}]
+  tcp:
+    ingress: [{rule-number: 1, action: accept, protocol: 6, source-cidr: 0.0.0.0/0, destination-cidr: 0.0.0.0/0}]
+"#;
+
+    fn wrap(inner: &[u8]) -> Vec<u8> {
+        vxlan_frame(ip("10.0.1.15"), ip("10.0.0.100"), 50000, 42, inner)
+    }
+
+    #[test]
+    fn sessions_sharing_key_and_source_are_tried_by_session_number() {
+        let mut i = ingest(SIBLINGS);
+        let udp = wrap(
+            &FrameSpec::udp(ip("192.0.2.1"), ip("10.0.1.15"), 1, 53)
+                .build()
+                .bytes,
+        );
+        let tcp = wrap(
+            &FrameSpec::tcp(ip("192.0.2.1"), ip("10.0.1.15"), 1, 80)
+                .build()
+                .bytes,
+        );
+        let icmp = wrap(
+            &FrameSpec::icmp_echo(ip("192.0.2.1"), ip("10.0.1.15"), true, 1, 1)
+                .build()
+                .bytes,
+        );
+        // Session 0 is udp-only (number 1), session 1 tcp-only (number 2).
+        assert_eq!(run(&mut i, &udp), Got::Inspect(0));
+        assert_eq!(run(&mut i, &tcp), Got::Inspect(1));
+        // Neither accepts ICMP: filtered, counted on the first session.
+        assert_eq!(
+            run(&mut i, &icmp),
+            Got::Filtered(FilterReason::SessionFilter)
+        );
+        let s = i.sessions();
+        assert_eq!(
+            (s.get(0).counters.received, s.get(0).counters.inspected),
+            (2, 1)
+        );
+        assert_eq!(s.get(0).counters.no_match, [1, 0]);
+        assert_eq!(
+            (s.get(1).counters.received, s.get(1).counters.inspected),
+            (1, 1)
+        );
+        assert!(i.accounting().balances());
+    }
+
+    #[test]
+    fn non_ip_frames_match_no_filter_rule() {
+        let mut i = ingest(SIBLINGS);
+        let arp = wrap(&arp_request(
+            [2, 0, 0, 0, 0, 1],
+            "10.0.1.15".parse().unwrap(),
+            "10.0.1.1".parse().unwrap(),
+        ));
+        assert_eq!(
+            run(&mut i, &arp),
+            Got::Filtered(FilterReason::SessionFilter)
+        );
+        assert_eq!(i.sessions().get(0).counters.non_ip_no_match, 1);
+        // Without a filter the same frame is inspected.
+        let mut i = ingest("{}");
+        assert_eq!(run(&mut i, &arp), Got::Inspect(0));
+    }
+
+    #[test]
+    fn checksum_validation_all_makes_bad_checksums_invalid() {
+        let bad_tcp = wrap(
+            &FrameSpec::tcp(ip("192.0.2.1"), ip("10.0.1.15"), 1, 80)
+                .corrupt(Corrupt {
+                    l4_checksum: true,
+                    ..Default::default()
+                })
+                .build()
+                .bytes,
+        );
+        let bad_ip = wrap(
+            &FrameSpec::udp(ip("192.0.2.1"), ip("10.0.1.15"), 1, 53)
+                .corrupt(Corrupt {
+                    ip_checksum: true,
+                    ..Default::default()
+                })
+                .build()
+                .bytes,
+        );
+        // Default (none): counted and inspected.
+        let mut i = ingest("{}");
+        run(&mut i, &bad_tcp);
+        run(&mut i, &bad_ip);
+        assert_eq!(i.accounting().inspected, 2);
+        assert_eq!(
+            (i.decoder().l4_checksum_bad, i.decoder().ipv4_checksum_bad),
+            (1, 1)
+        );
+        // all: invalid, by protocol.
+        let mut i = ingest("checksum-validation: all");
+        assert_eq!(
+            run(&mut i, &bad_tcp),
+            Got::Invalid(InvalidCause::TcpChecksum)
+        );
+        assert_eq!(
+            run(&mut i, &bad_ip),
+            Got::Invalid(InvalidCause::Ipv4Checksum)
+        );
+        assert_eq!(i.accounting().inspected, 0);
+        assert!(i.accounting().balances());
+    }
+
+    #[test]
+    fn every_outcome_is_counted_once() {
+        let mut i =
+            ingest("mirror: {unknown-session: drop, vni-allow: [42, 7], sessions: [{vni: 42}]}");
+        let inner = FrameSpec::udp(ip("192.0.2.1"), ip("10.0.1.15"), 1, 53)
+            .build()
+            .bytes;
+        let frames = [
+            wrap(&inner),
+            vxlan_frame(ip("10.0.1.15"), ip("10.0.0.100"), 50000, 7, &inner),
+            vxlan_frame(ip("10.0.1.15"), ip("10.0.0.100"), 50000, 8, &inner),
+            wrap(&inner[..20]),
+            vec![1, 2, 3],
+        ];
+        let got: Vec<Got> = frames.iter().map(|f| run(&mut i, f)).collect();
+        assert_eq!(
+            got,
+            [
+                Got::Inspect(0),
+                Got::Filtered(FilterReason::UnknownSession),
+                Got::Filtered(FilterReason::VniNotAllowed),
+                Got::Invalid(InvalidCause::Decode(
+                    mirador_wire::InvalidReason::Ipv4PktTooSmall
+                )),
+                Got::Filtered(FilterReason::UnknownSession),
+            ]
+        );
+        let a = i.accounting();
+        assert_eq!(a.received, 5);
+        assert_eq!(a.inspected, 1);
+        assert_eq!(
+            a.filtered_total(),
+            3,
+            "unknown VNI 7 and the plain frame: unknown_session; VNI 8: not allowed"
+        );
+        assert_eq!(a.invalid_total(), 1);
+        assert!(a.balances());
+    }
 }

@@ -167,7 +167,9 @@ fn write_session(o: &mut Obj<'_>, sess: &sessions::Session) {
                 rules("accepted", &c.accepted_by_rule);
                 rules("rejected", &c.rejected_by_rule);
                 f.obj("no_match", |n| {
-                    n.u64("ingress", c.no_match[0]).u64("egress", c.no_match[1]);
+                    n.u64("ingress", c.no_match[0])
+                        .u64("egress", c.no_match[1])
+                        .u64("non_ip", c.non_ip_no_match);
                 });
             });
         }

@@ -10,6 +10,13 @@
 //! `unknown_session` and counted in [`SessionTable::anonymous_overflow`], so
 //! a sender spraying keys cannot grow the table nor push out the sessions
 //! already seen.
+//!
+//! Several sessions may share a key *and* a source (AWS allows three
+//! sessions per source ENI, and one VNI per VPC is common). AWS mirrors a
+//! packet once, through the session with the lowest `session-number` whose
+//! filter accepts it; the table therefore returns the lowest-numbered one
+//! and lists the others as [`SessionTable::siblings`], in order, for the
+//! reader stage to try.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -87,6 +94,9 @@ struct KeyEntry {
 pub struct SessionTable {
     sessions: Vec<Session>,
     exact: HashMap<(SessionKey, IpAddr), SessionId>,
+    /// Per session: the other sessions with the same key and source, by
+    /// ascending session number (empty for almost all).
+    siblings: Vec<Vec<SessionId>>,
     by_key: HashMap<SessionKey, KeyEntry>,
     anonymous: HashMap<SessionKey, SessionId>,
     max_anonymous: usize,
@@ -103,6 +113,7 @@ impl SessionTable {
         let mut t = SessionTable {
             sessions: Vec::with_capacity(specs.len()),
             exact: HashMap::new(),
+            siblings: Vec::new(),
             by_key: HashMap::new(),
             anonymous: HashMap::new(),
             max_anonymous,
@@ -110,10 +121,11 @@ impl SessionTable {
             anonymous_overflow: 0,
             last: None,
         };
+        let mut groups: HashMap<(SessionKey, IpAddr), Vec<SessionId>> = HashMap::new();
         for spec in specs {
             let id = t.sessions.len();
             for ip in &spec.source_ips {
-                t.exact.entry((spec.key, *ip)).or_insert(id);
+                groups.entry((spec.key, *ip)).or_default().push(id);
             }
             let e = t.by_key.entry(spec.key).or_default();
             if e.count == 0 {
@@ -126,7 +138,41 @@ impl SessionTable {
                 counters: Default::default(),
             });
         }
+        // Lowest session number first; undeclared numbers last, in
+        // declaration order.
+        let order = |sessions: &[Session], id: SessionId| {
+            let n = sessions[id]
+                .spec
+                .declared
+                .as_ref()
+                .and_then(|d| d.session_number);
+            (n.unwrap_or(u16::MAX), id)
+        };
+        t.siblings = vec![Vec::new(); t.sessions.len()];
+        for (k, mut ids) in groups {
+            ids.sort_by_key(|id| order(&t.sessions, *id));
+            ids.dedup();
+            let first = ids[0];
+            t.exact.insert(k, first);
+            for id in ids.into_iter().skip(1) {
+                if !t.siblings[first].contains(&id) {
+                    t.siblings[first].push(id);
+                }
+            }
+        }
+        for i in 0..t.siblings.len() {
+            let mut list = std::mem::take(&mut t.siblings[i]);
+            list.sort_by_key(|id| order(&t.sessions, *id));
+            t.siblings[i] = list;
+        }
         t
+    }
+
+    /// The sessions that share `id`'s key and one of its outer sources, to
+    /// try after it, by ascending session number (check
+    /// [`SessionSpec::source_ips`] against the packet's source).
+    pub fn siblings(&self, id: SessionId) -> &[SessionId] {
+        self.siblings.get(id).map_or(&[], |v| v.as_slice())
     }
 
     /// Attributes a packet with encapsulation key `key` and outer source
@@ -185,6 +231,7 @@ impl SessionTable {
 
     fn push_anonymous(&mut self, spec: SessionSpec) -> SessionId {
         let id = self.sessions.len();
+        self.siblings.push(Vec::new());
         self.sessions.push(Session {
             spec,
             anonymous: true,
