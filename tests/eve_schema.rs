@@ -1,0 +1,110 @@
+//! EVE output fits Suricata's schema plus exactly mirador's declared
+//! additions (`docs/eve-additions.schema.json`), checked on replays of every
+//! generated capture with the shared `eve-validate` tool and with Python's
+//! jsonschema against our own schema.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// Replays every generated capture into one EVE file; returns its path.
+fn eve_of_all_pcaps(dir: &Path) -> std::path::PathBuf {
+    let eve = dir.join("eve.json");
+    let mut cmd = mirador();
+    cmd.arg("replay").arg("--eve").arg(&eve);
+    for name in [
+        "demo-vxlan.pcap",
+        "gwlb.pcap",
+        "erspan.pcap",
+        "plain.pcap",
+        "truncated.pcap",
+        "malformed.pcap",
+        "mixed.pcapng",
+    ] {
+        cmd.arg(project_pcap(name));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&eve).unwrap();
+    assert!(
+        text.contains("\"anomaly\"") && text.contains("\"mirror\"") && text.contains("\"gwlb\"")
+    );
+    eve
+}
+
+#[test]
+fn eve_validates_against_suricatas_schema() {
+    let Some(corpus) = corpus() else { return };
+    let tool = corpus.join("../tools/eve-validate");
+    let Some(()) = optional(
+        "python3",
+        Command::new("python3")
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|_| ()),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let eve = eve_of_all_pcaps(dir.path());
+    let out = Command::new("python3")
+        .arg(&tool)
+        .arg(&eve)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 invalid"), "{stdout}");
+}
+
+#[test]
+fn mirror_objects_fit_the_declared_additions() {
+    let has_jsonschema = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let Some(()) = optional("python3 with jsonschema", has_jsonschema.then_some(())) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let eve = eve_of_all_pcaps(dir.path());
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/eve-additions.schema.json");
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(schema)
+n = bad = 0
+for line in open(sys.argv[2]):
+    rec = json.loads(line)
+    n += 1
+    for e in v.iter_errors(rec):
+        bad += 1
+        print("line", n, list(e.absolute_path), e.message)
+print(n, "records", bad, "errors")
+sys.exit(1 if bad else 0)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&eve)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
