@@ -200,18 +200,8 @@ impl Config {
             })?;
         }
         validate::validate(&mut config).map_err(|(path, message)| {
-            if let Some(e) = matching_override(&set_paths, &path) {
-                let (_, key, value) = e;
-                return ConfigError {
-                    origin: Origin::Override {
-                        key: key.clone(),
-                        value: value.clone(),
-                    },
-                    line: None,
-                    column: None,
-                    key: path.to_string(),
-                    message,
-                };
+            if matching_override(&set_paths, &path).is_some() {
+                return override_error(&set_paths, &path, message);
             }
             let loc = locate_nearest(text, &path);
             ConfigError {
