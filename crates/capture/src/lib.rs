@@ -247,7 +247,10 @@ impl PcapSource {
                     self.pending = offset;
                     self.records += 1;
                     self.last_ts = ts;
-                    let data = self.reader.data().get(start..start + len).unwrap_or(&[]);
+                    let data = start
+                        .checked_add(len)
+                        .and_then(|end| self.reader.data().get(start..end))
+                        .unwrap_or(&[]);
                     return Ok(Some(Record {
                         ts,
                         linktype,
