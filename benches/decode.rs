@@ -70,3 +70,20 @@ fn ingest_vxlan(b: Bencher) {
             eve.clear();
         });
 }
+
+/// The same without checksum verification, to show what it costs.
+#[divan::bench]
+fn decode_vxlan_no_checksums(b: Bencher) {
+    let (frames, bytes) = traffic();
+    let opts = DecodeOptions {
+        verify_checksums: false,
+        ..DecodeOptions::default()
+    };
+    b.counter(BytesCount::new(bytes))
+        .counter(ItemsCount::new(frames.len()))
+        .bench_local(|| {
+            for f in &frames {
+                black_box(decode(linktype::ETHERNET, black_box(f), &opts));
+            }
+        });
+}
