@@ -426,3 +426,32 @@ fn pcap_encap_output_replays_as_the_mirror_of_its_input() {
         );
     }
 }
+
+#[test]
+fn example_config_names_the_demo_sessions_and_filters_inbound_ssh() {
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.yaml");
+    let r = replay(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        project_pcap("demo-vxlan.pcap").to_str().unwrap(),
+    ]);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    r.assert_balanced();
+    let s = r.stats();
+    let a = session(s, "app-a");
+    // Inbound SSH to app-a is rejected by rule 100; everything else passes.
+    let rejected = a["filter"]["rejected"]["ingress:100"].as_u64().unwrap();
+    assert!(rejected > 0);
+    assert_eq!(
+        s["accounting"]["filtered"],
+        json!({"session_filter": rejected})
+    );
+    assert_eq!(a["session_id"], "tms-0a1b2c3d4e5f60789");
+    let b = session(s, "app-b");
+    assert_eq!(b["received"], b["inspected"]);
+    assert!(
+        b["truncated"].as_u64().unwrap() > 0,
+        "app-b mirrors 128 bytes per packet"
+    );
+    assert!(r.stderr().contains("session app-a"));
+}
