@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{Ctx, Next, Step, be16, be32, rest, transport, tunnel};
+use super::{Ctx, Next, Step, be16, be32, options_ok, rest, transport, tunnel};
 use crate::events::{DecodeEvent, InvalidReason};
 use crate::packet::{Fragment, Network};
 
@@ -119,7 +119,7 @@ pub(super) fn ipv4<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     };
     let data = b.get(ihl..end).unwrap_or(&[]);
     let declared = if total == 0 { data.len() } else { total - ihl };
-    if ihl > v4::HEADER_LEN && !ipv4_options_ok(rest(header, v4::HEADER_LEN)) {
+    if ihl > v4::HEADER_LEN && !options_ok(rest(header, v4::HEADER_LEN)) {
         ctx.event(DecodeEvent::Ipv4OptMalformed);
     }
     let flags_frag = be16(h, v4::FLAGS_FRAG.start).unwrap_or(0);
@@ -147,24 +147,6 @@ pub(super) fn ipv4<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
         pseudo: Pseudo::V4 { src, dst, header },
     };
     upper(ctx, network, l4)
-}
-
-/// Whether the IPv4 options are well-formed (each option's length fits).
-fn ipv4_options_ok(mut opts: &[u8]) -> bool {
-    while let Some(&kind) = opts.first() {
-        match kind {
-            0 => return true,
-            1 => opts = rest(opts, 1),
-            _ => {
-                let len = opts.get(1).map_or(0, |&l| usize::from(l));
-                if len < 2 || len > opts.len() {
-                    return false;
-                }
-                opts = rest(opts, len);
-            }
-        }
-    }
-    true
 }
 
 /// An IPv6 header starts at `b`.

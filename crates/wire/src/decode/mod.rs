@@ -344,6 +344,26 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(*s))
 }
 
+/// Whether IPv4 or TCP options are well-formed: both use the same layout
+/// (kind 0 ends the list, kind 1 is one byte of padding, any other kind is
+/// followed by a length that counts the kind and length bytes).
+fn options_ok(mut opts: &[u8]) -> bool {
+    while let Some(&kind) = opts.first() {
+        match kind {
+            0 => return true,
+            1 => opts = rest(opts, 1),
+            _ => {
+                let len = opts.get(1).map_or(0, |&l| usize::from(l));
+                if len < 2 || len > opts.len() {
+                    return false;
+                }
+                opts = rest(opts, len);
+            }
+        }
+    }
+    true
+}
+
 /// The bytes from `at` on (empty when `at` is past the end).
 #[inline]
 fn rest(b: &[u8], at: usize) -> &[u8] {

@@ -6,7 +6,7 @@
 //! truncation, and we only read the ports, numbers and flags.
 
 use super::ip::{L4, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Pseudo};
-use super::{Ctx, Done, Next, be16, be32, checksum, rest};
+use super::{Ctx, Done, Next, be16, be32, checksum, options_ok, rest};
 use crate::events::DecodeEvent;
 use crate::packet::{Checksums, Network, Transport};
 
@@ -81,24 +81,6 @@ fn udp_payload<'a>(l4: &L4<'a>, len: usize) -> &'a [u8] {
     l4.data.get(udp::HEADER_LEN..end).unwrap_or(&[])
 }
 
-/// Whether the TCP options are well-formed.
-fn tcp_options_ok(mut opts: &[u8]) -> bool {
-    while let Some(&kind) = opts.first() {
-        match kind {
-            0 => return true,
-            1 => opts = rest(opts, 1),
-            _ => {
-                let len = opts.get(1).map_or(0, |&l| usize::from(l));
-                if len < 2 || len > opts.len() {
-                    return false;
-                }
-                opts = rest(opts, len);
-            }
-        }
-    }
-    true
-}
-
 /// The transport layer of a non-tunnel IP payload.
 pub(super) fn transport<'a>(ctx: &mut Ctx<'a, '_>, network: Network<'a>, l4: L4<'a>) -> Next<'a> {
     let data = l4.data;
@@ -129,7 +111,7 @@ pub(super) fn transport<'a>(ctx: &mut Ctx<'a, '_>, network: Network<'a>, l4: L4<
                     &[]
                 } else if let Some(p) = data.get(hl..) {
                     if hl > tcp::HEADER_LEN
-                        && !tcp_options_ok(data.get(tcp::HEADER_LEN..hl).unwrap_or(&[]))
+                        && !options_ok(data.get(tcp::HEADER_LEN..hl).unwrap_or(&[]))
                     {
                         ctx.event(DecodeEvent::TcpOptInvalidLen);
                     }
