@@ -76,6 +76,7 @@ pub use sections::{
     ChecksumValidation, DecoderConfig, EveOutput, FlowTimeoutSet, FlowTimeouts, OutputsConfig,
     ReassemblyConfig, StreamConfig, TunnelDecoder,
 };
+pub use validate::MAX_TUNNEL_PORTS;
 pub use values::{
     ByteSize, ByteSizeError, MAX_ERSPAN_ID, MAX_VNI, PortRange, VniRange, parse_bool, parse_net,
     parse_protocol,

@@ -645,3 +645,16 @@ fn load_file_names_the_path() {
         "{e}"
     );
 }
+
+#[test]
+fn too_many_tunnel_ports_is_an_error() {
+    let e = err("decoder:\n  vxlan:\n    ports: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
+    assert_err(&e, 3, "decoder.vxlan.ports", "at most 8");
+    // Eight are fine.
+    Config::load(
+        "sensor.yaml",
+        "decoder:\n  geneve:\n    ports: [1, 2, 3, 4, 5, 6, 7, 8]\n",
+        &[],
+    )
+    .unwrap();
+}

@@ -10,6 +10,9 @@ use crate::mirror::Session;
 
 type VResult = Result<(), (KeyPath, String)>;
 
+/// Most ports per tunnel decoder (`decoder.vxlan.ports`, `decoder.geneve.ports`).
+pub const MAX_TUNNEL_PORTS: usize = 8;
+
 fn root(k: &str) -> KeyPath {
     KeyPath::default().key(k)
 }
@@ -25,6 +28,17 @@ pub(crate) fn validate(config: &mut Config) -> VResult {
             return Err((
                 root("decoder").key(name).key("ports"),
                 "expected at least one port while the decoder is enabled".into(),
+            ));
+        }
+        // The decoder keeps its ports in a fixed array (no allocation per
+        // packet); Suricata allows 4.
+        if dec.ports.len() > MAX_TUNNEL_PORTS {
+            return Err((
+                root("decoder").key(name).key("ports"),
+                format!(
+                    "{} ports given, at most {MAX_TUNNEL_PORTS} are supported",
+                    dec.ports.len()
+                ),
             ));
         }
     }

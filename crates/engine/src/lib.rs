@@ -53,9 +53,10 @@ impl Ingest {
 /// Decoder and reader-stage settings from the configuration.
 pub fn ingest_options(config: &Config) -> IngestOptions {
     let ports = |t: &mirador_config::TunnelDecoder| {
-        // The config validates at most PortSet::CAPACITY ports.
         let ports = if t.enabled { &t.ports[..] } else { &[][..] };
-        PortSet::new(ports).unwrap_or_else(|| PortSet::new(&[]).expect("empty set"))
+        // The config accepts at most MAX_TUNNEL_PORTS, which PortSet holds.
+        const _: () = assert!(mirador_config::MAX_TUNNEL_PORTS <= PortSet::CAPACITY);
+        PortSet::new(ports).expect("validated port count")
     };
     IngestOptions {
         decode: DecodeOptions {
