@@ -122,8 +122,9 @@ impl SessionTable {
             last: None,
         };
         let mut groups: HashMap<(SessionKey, IpAddr), Vec<SessionId>> = HashMap::new();
-        for spec in specs {
+        for mut spec in specs {
             let id = t.sessions.len();
+            spec.display = t.unique_display(spec.display);
             for ip in &spec.source_ips {
                 groups.entry((spec.key, *ip)).or_default().push(id);
             }
@@ -229,8 +230,9 @@ impl SessionTable {
         Some(id)
     }
 
-    fn push_anonymous(&mut self, spec: SessionSpec) -> SessionId {
+    fn push_anonymous(&mut self, mut spec: SessionSpec) -> SessionId {
         let id = self.sessions.len();
+        spec.display = self.unique_display(spec.display);
         self.siblings.push(Vec::new());
         self.sessions.push(Session {
             spec,
@@ -238,6 +240,19 @@ impl SessionTable {
             counters: Default::default(),
         });
         id
+    }
+
+    /// `name`, or `name #2`, `name #3`, ... when taken: stats key sessions
+    /// by this name, so it must be unique. Runs once per session created.
+    fn unique_display(&self, name: String) -> String {
+        let taken = |n: &str| self.sessions.iter().any(|s| s.spec.display == n);
+        if !taken(&name) {
+            return name;
+        }
+        (2..)
+            .map(|i| format!("{name} #{i}"))
+            .find(|n| !taken(n))
+            .expect("a free name")
     }
 
     /// A session by id.
@@ -329,6 +344,28 @@ mod tests {
             t.attribute(SessionKey::Vni(99), ip("1.1.1.2")),
             Attribution::Session(a2)
         );
+    }
+
+    #[test]
+    fn session_names_are_made_unique() {
+        let mut t = SessionTable::new(
+            vec![
+                spec(SessionKey::Vni(1), &[], "web"),
+                spec(SessionKey::Vni(2), &[], "web"),
+                spec(SessionKey::Vni(3), &[], "anonymous vni 9"),
+            ],
+            true,
+            8,
+        );
+        let Attribution::Session(anon) = t.attribute(SessionKey::Vni(9), None) else {
+            panic!()
+        };
+        let names: Vec<&str> = t.iter().map(|s| s.spec.display.as_str()).collect();
+        assert_eq!(
+            names,
+            ["web", "web #2", "anonymous vni 9", "anonymous vni 9 #2"]
+        );
+        assert_eq!(anon, 3);
     }
 
     #[test]
