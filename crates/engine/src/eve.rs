@@ -7,7 +7,6 @@
 //! `serde_json::Value` keeps a record to one buffer append, with no
 //! allocation per record.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 
@@ -89,6 +88,27 @@ impl<'a> Obj<'a> {
     pub fn ip(&mut self, k: &str, v: IpAddr) -> &mut Self {
         self.key(k);
         let _ = write!(self.out, "\"{v}\"");
+        self
+    }
+
+    /// An unsigned integer as a zero-padded lowercase hexadecimal string of
+    /// `digits` digits.
+    pub fn hex(&mut self, k: &str, v: u64, digits: usize) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.out, "\"{v:0digits$x}\"");
+        self
+    }
+
+    /// A protocol name as Suricata writes it (`TCP`, `UDP`, `ICMP`,
+    /// `IPv6-ICMP`, or the number as three digits).
+    pub fn proto(&mut self, k: &str, proto: u8) -> &mut Self {
+        self.key(k);
+        match proto_name(proto) {
+            Some(name) => push_str(self.out, name),
+            None => {
+                let _ = write!(self.out, "\"{proto:03}\"");
+            }
+        }
         self
     }
 
@@ -204,21 +224,14 @@ pub fn mirror_object(o: &mut Obj<'_>, mirror: &Mirror, label: &SessionLabel) {
         m.ip("outer_src_ip", mirror.outer_src);
         if let Some(g) = &mirror.gwlb {
             m.obj("gwlb", |g2| {
-                let mut hex = String::new();
                 if let Some(v) = g.endpoint_id {
-                    hex.clear();
-                    let _ = write!(hex, "{v:016x}");
-                    g2.str("endpoint_id", &hex);
+                    g2.hex("endpoint_id", v, 16);
                 }
                 if let Some(v) = g.attachment_id {
-                    hex.clear();
-                    let _ = write!(hex, "{v:016x}");
-                    g2.str("attachment_id", &hex);
+                    g2.hex("attachment_id", v, 16);
                 }
                 if let Some(v) = g.flow_cookie {
-                    hex.clear();
-                    let _ = write!(hex, "{v:08x}");
-                    g2.str("flow_cookie", &hex);
+                    g2.hex("flow_cookie", u64::from(v), 8);
                 }
             });
         }
@@ -228,18 +241,18 @@ pub fn mirror_object(o: &mut Obj<'_>, mirror: &Mirror, label: &SessionLabel) {
     });
 }
 
-/// Suricata's name for an IP protocol in `proto`.
-pub fn proto_name(proto: u8) -> std::borrow::Cow<'static, str> {
-    match proto {
-        1 => "ICMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        47 => "GRE".into(),
-        50 => "ESP".into(),
-        58 => "IPv6-ICMP".into(),
-        132 => "SCTP".into(),
-        p => format!("{p:03}").into(),
-    }
+/// Suricata's name for an IP protocol, where it has one.
+pub fn proto_name(proto: u8) -> Option<&'static str> {
+    Some(match proto {
+        1 => "ICMP",
+        6 => "TCP",
+        17 => "UDP",
+        47 => "GRE",
+        50 => "ESP",
+        58 => "IPv6-ICMP",
+        132 => "SCTP",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -283,11 +296,13 @@ mod tests {
         o.str("a", "x").u64("n", 7).bool("t", true).obj("in", |i| {
             i.u64s("l", [1, 2]);
         });
+        o.hex("h", 0xab, 4).proto("p", 6).proto("q", 99);
         o.close();
         let j: serde_json::Value = serde_json::from_slice(&v).unwrap();
         assert_eq!(
             j,
-            serde_json::json!({"a": "x", "n": 7, "t": true, "in": {"l": [1, 2]}})
+            serde_json::json!({"a": "x", "n": 7, "t": true, "in": {"l": [1, 2]},
+                "h": "00ab", "p": "TCP", "q": "099"})
         );
     }
 }

@@ -396,7 +396,7 @@ impl Ingest {
             o.ip("src_ip", src).ip("dest_ip", dst);
         }
         if let Some(p) = invalid.proto {
-            o.str("proto", &eve::proto_name(p));
+            o.proto("proto", p);
         }
         o.str("pkt_src", if pcap_cnt > 0 { "wire/pcap" } else { "wire" });
         if let Some(m) = mirror {
