@@ -51,9 +51,10 @@ pub struct ReplayArgs {
     /// Run without signatures (anomaly detection stays on).
     #[arg(long, conflicts_with = "rules")]
     pub no_rules: bool,
-    /// Where to write EVE JSON; `-` is standard output.
-    #[arg(long, value_name = "PATH", default_value = "eve.json")]
-    pub eve: PathBuf,
+    /// Where to write EVE JSON; `-` is standard output (default: the
+    /// config's `outputs.eve.filename`, `eve.json` in the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub eve: Option<PathBuf>,
     /// Worker threads (default: the CPUs available; config key `workers`).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,

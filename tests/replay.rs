@@ -455,3 +455,41 @@ fn example_config_names_the_demo_sessions_and_filters_inbound_ssh() {
     );
     assert!(r.stderr().contains("session app-a"));
 }
+
+#[test]
+fn eve_goes_where_the_config_says_unless_the_flag_says_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "outputs:\n  eve:\n    filename: from-config.json\n",
+    );
+    let demo = project_pcap("demo-vxlan.pcap");
+    let out = mirador()
+        .current_dir(dir.path())
+        .arg("replay")
+        .arg("--config")
+        .arg(&cfg)
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("from-config.json").exists());
+    // `--eve -` writes EVE to stdout and nothing to the file.
+    std::fs::remove_file(dir.path().join("from-config.json")).unwrap();
+    let out = mirador()
+        .current_dir(dir.path())
+        .args(["replay", "--eve", "-", "--config"])
+        .arg(&cfg)
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!dir.path().join("from-config.json").exists());
+    let last = String::from_utf8(out.stdout).unwrap();
+    let last: Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event_type"], "stats");
+}

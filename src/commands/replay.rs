@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -43,11 +43,15 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         );
     }
 
-    let mut out: Box<dyn Write> = if args.eve.as_os_str() == "-" {
+    let eve_path = args
+        .eve
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&config.outputs.eve.filename));
+    let mut out: Box<dyn Write> = if eve_path.as_os_str() == "-" {
         Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
-        let f = File::create(&args.eve)
-            .with_context(|| format!("{}: cannot create the EVE file", args.eve.display()))?;
+        let f = File::create(&eve_path)
+            .with_context(|| format!("{}: cannot create the EVE file", eve_path.display()))?;
         Box::new(BufWriter::new(f))
     };
 
@@ -112,7 +116,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     out.flush().context("writing EVE")?;
     drop(out);
 
-    summary(&ingest, args, elapsed, eve_records);
+    summary(&ingest, args, &eve_path, elapsed, eve_records);
     if !ingest.accounting().balances() {
         // A broken identity is a bug, never an input problem: make it loud.
         eprintln!("mirador: internal error: packet accounting does not balance");
@@ -125,7 +129,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     })
 }
 
-fn summary(ingest: &Ingest, args: &ReplayArgs, elapsed: Duration, eve_records: u64) {
+fn summary(ingest: &Ingest, args: &ReplayArgs, eve: &Path, elapsed: Duration, eve_records: u64) {
     let a = ingest.accounting();
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut s = String::new();
@@ -184,10 +188,10 @@ fn summary(ingest: &Ingest, args: &ReplayArgs, elapsed: Duration, eve_records: u
     let _ = writeln!(
         s,
         "  eve: {} ({eve_records} records)",
-        if args.eve.as_os_str() == "-" {
+        if eve.as_os_str() == "-" {
             "stdout".into()
         } else {
-            args.eve.display().to_string()
+            eve.display().to_string()
         }
     );
     eprint!("{s}");
