@@ -9,12 +9,53 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use mirador_testkit::frame::FrameSpec;
+use mirador_testkit::pcap::{Record, TsResolution, pcap};
+use mirador_testkit::tunnel;
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}
 
 /// Replays every generated capture into one EVE file; returns its path.
 fn eve_of_all_pcaps(dir: &Path) -> std::path::PathBuf {
     let eve = dir.join("eve.json");
     let mut cmd = mirador();
     cmd.arg("replay").arg("--eve").arg(&eve);
+    // Invalid packets inside each mirror encapsulation, so that anomaly
+    // records carry every shape of `mirror` object (gwlb, erspan).
+    let cut = FrameSpec::tcp(ip("10.1.0.1"), ip("10.1.0.2"), 1, 80)
+        .build()
+        .bytes[..20]
+        .to_vec();
+    let frames = vec![
+        tunnel::gwlb_frame(
+            "10.0.3.10".parse().unwrap(),
+            "10.0.0.100".parse().unwrap(),
+            ip("10.0.1.15"),
+            ip("10.0.3.50"),
+            50000,
+            42,
+            (0x0a1b_2c3d_4e5f_6071, 0x8c7d_6e5f_4a3b_2c1d, 0xdead_beef),
+            &cut,
+        ),
+        tunnel::gre_frame(
+            ip("192.0.2.10"),
+            ip("10.0.0.100"),
+            &tunnel::erspan_ii(
+                1,
+                &tunnel::ErspanII {
+                    session_id: 100,
+                    ..Default::default()
+                },
+                &cut,
+            ),
+        ),
+    ];
+    let records: Vec<Record> = frames.into_iter().map(|f| Record::new(0, f)).collect();
+    let bad = dir.join("bad-mirrors.pcap");
+    std::fs::write(&bad, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
+    cmd.arg(&bad);
     for name in [
         "demo-vxlan.pcap",
         "gwlb.pcap",
