@@ -187,22 +187,6 @@ impl Accounting {
             == self.inspected + self.invalid_total() + self.filtered_total() + self.dropped_total()
     }
 
-    /// Adds another stage's or worker's counts.
-    pub fn merge(&mut self, o: &Accounting) {
-        self.received += o.received;
-        self.inspected += o.inspected;
-        self.truncated += o.truncated;
-        for (a, b) in self.invalid.iter_mut().zip(o.invalid) {
-            *a += b;
-        }
-        for (a, b) in self.filtered.iter_mut().zip(o.filtered) {
-            *a += b;
-        }
-        for (a, b) in self.dropped.iter_mut().zip(o.dropped) {
-            *a += b;
-        }
-    }
-
     /// Writes `stats.accounting` as DESIGN.md specifies: `{"received": N,
     /// "inspected": N, "truncated": N, "invalid": {reason: N}, "filtered":
     /// {reason: N}, "dropped": {reason: N}}`; zero reasons are omitted.
