@@ -33,6 +33,7 @@ pub mod eve;
 pub mod ingest;
 pub mod sessions;
 pub mod stats;
+pub mod vpcflow;
 
 pub use ingest::{Ingest, IngestOptions, SessionCounters, Verdict};
 pub use sessions::{SessionSpec, SessionTable};
