@@ -195,18 +195,27 @@ pub(super) fn ipv6<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
             cut = true;
             break;
         };
+        let mut later_fragment = false;
         if next == 44 {
             let fo = be16(ext, 2).unwrap_or(0);
-            fragment = Some(Fragment {
+            let f = Fragment {
                 id: be32(ext, 4).unwrap_or(0),
                 offset: u32::from(fo & 0xfff8),
                 more: fo & 1 != 0,
-            });
+            };
+            later_fragment = f.offset != 0;
+            fragment = Some(f);
         }
         next = ext.first().copied().unwrap_or(59);
         off += ext.len();
+        if later_fragment {
+            // What follows a non-first fragment's header is fragment data,
+            // even when the next-header value names an extension header.
+            break;
+        }
     }
-    let complete = !cut && !matches!(next, 0 | 43 | 44 | 51 | 60);
+    let later_fragment = fragment.is_some_and(|f| f.offset != 0);
+    let complete = later_fragment || (!cut && !matches!(next, 0 | 43 | 44 | 51 | 60));
     ctx.proto = Some(next);
     let header = b.get(..v6::HEADER_LEN + off).unwrap_or(h);
     let network = Network::Ipv6 {

@@ -800,6 +800,16 @@ fn ipv6_extension_headers() {
     let d = decode(linktype::IPV6, &frame, &opts());
     assert_eq!(ok(&d).transport, Transport::None);
     assert_eq!(ok(&d).fragment().unwrap().offset, 8);
+    // A later fragment whose next header names an extension header (60):
+    // the bytes after the fragment header are fragment data, not headers.
+    let frag = [60, 0, 0x00, 0x10, 0, 0, 0, 9];
+    let data = [0xff; 16];
+    let frame = ipv6(44, &cat(&[&frag, &data]));
+    let d = decode(linktype::IPV6, &frame, &opts());
+    let i = ok(&d);
+    assert!(matches!(i.network, Network::Ipv6 { proto: 60, header, .. } if header.len() == 48));
+    assert_eq!(i.payload, &data[..]);
+    assert!(!i.events.contains(DecodeEvent::Ipv6ExthdrInvalid));
 
     // An extension header overrunning the payload: event, no transport.
     let bad = [17, 5, 0, 0, 0, 0, 0, 0];
