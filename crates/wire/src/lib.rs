@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod community_id;
 mod decode;
 pub mod emit;
 mod events;
