@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use mirador_config::Config;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // Split off a trailing "\n--set KEY=VALUE" to exercise overrides too.
     let (yaml, set) = match text.rsplit_once("\n--set ") {
         Some((y, s)) => (y, mirador_config::parse_set(s).ok()),

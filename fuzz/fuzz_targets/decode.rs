@@ -20,7 +20,9 @@ const LINKTYPES: [u32; 11] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, frame)) = data.split_first() else { return };
+    let Some((&sel, frame)) = data.split_first() else {
+        return;
+    };
     let lt = LINKTYPES[usize::from(sel) % LINKTYPES.len()];
     let d = decode(lt, frame, &DecodeOptions::default());
     if let Ok(p) = &d.outcome {

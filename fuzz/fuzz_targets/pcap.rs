@@ -6,7 +6,9 @@ use mirador_capture::PcapSource;
 
 fuzz_target!(|data: &[u8]| {
     let reader = Box::new(std::io::Cursor::new(data.to_vec()));
-    let Ok(mut src) = PcapSource::from_reader("fuzz.pcap".as_ref(), reader) else { return };
+    let Ok(mut src) = PcapSource::from_reader("fuzz.pcap".as_ref(), reader) else {
+        return;
+    };
     let mut n = 0usize;
     while let Ok(Some(rec)) = src.next_record() {
         assert!(rec.data.len() <= data.len());
