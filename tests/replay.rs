@@ -292,8 +292,23 @@ fn output_does_not_depend_on_the_worker_count() {
     let one = replay(&["--workers", "1", demo.to_str().unwrap()]);
     let four = replay(&["--workers", "4", demo.to_str().unwrap()]);
     assert!(one.output.status.success() && four.output.status.success());
+    // Flow records are part of what must not change.
+    let flows = one.events("flow").len();
+    assert!(flows > 10, "{flows} flow records");
     assert_eq!(strip(&one), strip(&four));
     assert_eq!(one.stats()["accounting"], four.stats()["accounting"]);
+    assert_eq!(one.stats()["flow"], four.stats()["flow"]);
+    assert_eq!(one.stats()["workers"].as_array().unwrap().len(), 1);
+    let workers = four.stats()["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 4);
+    assert!(
+        workers
+            .iter()
+            .filter(|w| w["packets"].as_u64() > Some(0))
+            .count()
+            >= 2,
+        "{workers:?}"
+    );
 }
 
 #[test]

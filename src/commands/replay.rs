@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mirador_capture::PcapSource;
-use mirador_engine::{Ingest, InvalidCause, stats::FilterReason};
+use mirador_engine::{Ingest, InvalidCause, Verdict, stats::FilterReason};
+use mirador_runtime::{RuntimeConfig, RuntimeStats, Sharded};
 use mirador_wire::Timestamp;
 
 use crate::ReplayArgs;
@@ -55,7 +56,13 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         Box::new(BufWriter::new(f))
     };
 
+    let workers = match args.workers.unwrap_or(config.workers) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let started = Instant::now();
+    let mut sharded = Sharded::start(&RuntimeConfig::from_config(&config, workers))
+        .context("starting the flow workers")?;
     let mut ingest = Ingest::from_config(&config);
     let mut eve = Vec::with_capacity(EVE_FLUSH_BYTES * 2);
     let mut progress = Progress::new();
@@ -90,10 +97,20 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             bytes_read += rec.data.len() as u64 + 16;
             last_ts = last_ts.max(rec.ts);
             let before = eve.len();
-            ingest.process(rec.ts, rec.linktype, rec.data, pcap_cnt, &mut eve);
+            let verdict = ingest.process(rec.ts, rec.linktype, rec.data, pcap_cnt, &mut eve);
             if eve.len() > before {
                 eve_records += 1;
             }
+            sharded.observe(rec.ts);
+            if let Verdict::Inspect {
+                session,
+                mirror,
+                packet,
+            } = verdict
+            {
+                sharded.inspect(&ingest, rec.ts, session, mirror, &packet, pcap_cnt);
+            }
+            eve_records += sharded.drain(&mut eve);
             if eve.len() >= EVE_FLUSH_BYTES {
                 out.write_all(&eve).context("writing EVE")?;
                 eve.clear();
@@ -109,14 +126,27 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     }
     progress.clear();
 
+    // The workers' last flow records, then the stats record: it stays last.
+    out.write_all(&eve).context("writing EVE")?;
+    eve.clear();
+    let (rt, flow_records) = sharded
+        .finish(|chunk| out.write_all(chunk))
+        .context("writing EVE")?;
+    eve_records += flow_records;
     let elapsed = started.elapsed();
-    mirador_engine::write_stats_record(&mut eve, last_ts, elapsed.as_secs(), &ingest);
+    mirador_engine::write_stats_record_with(&mut eve, last_ts, elapsed.as_secs(), &ingest, |s| {
+        rt.write(s)
+    });
     eve_records += 1;
     out.write_all(&eve).context("writing EVE")?;
     out.flush().context("writing EVE")?;
     drop(out);
 
-    summary(&ingest, args, &eve_path, elapsed, eve_records);
+    summary(&ingest, &rt, args, &eve_path, elapsed, eve_records);
+    if rt.worker_failed {
+        eprintln!("mirador: internal error: a flow worker failed; flow records are missing");
+        return Ok(ExitCode::from(3));
+    }
     if !ingest.accounting().balances() {
         // A broken identity is a bug, never an input problem: make it loud.
         eprintln!("mirador: internal error: packet accounting does not balance");
@@ -129,7 +159,14 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     })
 }
 
-fn summary(ingest: &Ingest, args: &ReplayArgs, eve: &Path, elapsed: Duration, eve_records: u64) {
+fn summary(
+    ingest: &Ingest,
+    rt: &RuntimeStats,
+    args: &ReplayArgs,
+    eve: &Path,
+    elapsed: Duration,
+    eve_records: u64,
+) {
     let a = ingest.accounting();
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut s = String::new();
@@ -185,6 +222,16 @@ fn summary(ingest: &Ingest, args: &ReplayArgs, eve: &Path, elapsed: Duration, ev
             c.filtered()
         );
     }
+    let t = rt.flow_totals();
+    let _ = writeln!(
+        s,
+        "  flows {} on {} worker(s): timeout {}, forced {}, shutdown {}",
+        t.created,
+        rt.workers.len(),
+        t.timeouts,
+        t.forced,
+        t.shutdown
+    );
     let _ = writeln!(
         s,
         "  eve: {} ({eve_records} records)",

@@ -144,6 +144,27 @@ impl<'a> Obj<'a> {
         self
     }
 
+    /// An array of objects, one per item, each filled by `f`.
+    pub fn objs<T>(
+        &mut self,
+        k: &str,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(&mut Obj<'_>, T),
+    ) -> &mut Self {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, x) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            let mut o = Obj::new(self.out);
+            f(&mut o, x);
+            o.close();
+        }
+        self.out.push(b']');
+        self
+    }
+
     /// Closes the object.
     pub fn close(self) {
         self.out.push(b'}');

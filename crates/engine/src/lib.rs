@@ -110,6 +110,18 @@ pub fn session_table(config: &Config) -> SessionTable {
 /// Writes a final EVE `stats` record for `ingest`: Suricata-style
 /// `decoder` counters, `stats.accounting` and per-session `stats.mirror`.
 pub fn write_stats_record(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, ingest: &Ingest) {
+    write_stats_record_with(out, ts, uptime_secs, ingest, |_| {});
+}
+
+/// [`write_stats_record`] with more counters, written by `extra` into the
+/// `stats` object after the reader stage's.
+pub fn write_stats_record_with(
+    out: &mut Vec<u8>,
+    ts: Timestamp,
+    uptime_secs: u64,
+    ingest: &Ingest,
+    extra: impl FnOnce(&mut Obj<'_>),
+) {
     let acc = ingest.accounting();
     let mut o = Obj::new(out);
     o.ts("timestamp", ts).str("event_type", "stats");
@@ -127,6 +139,7 @@ pub fn write_stats_record(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, in
                 }
             });
         });
+        extra(s);
     });
     o.close();
     out.push(b'\n');

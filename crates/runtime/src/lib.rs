@@ -1,0 +1,576 @@
+//! mirador's threads and channels: the reader stage hands inspected packets
+//! to flow workers, sharded by flow.
+//!
+//! * The **reader** (the caller's thread) runs the capture and
+//!   [`mirador_engine::Ingest`]; for every inspected packet it calls
+//!   [`Sharded::inspect`], which classifies the packet
+//!   ([`mirador_flow::key::classify`]), picks the shard with the flow key's
+//!   symmetric, run-independent hash, and copies what the worker needs into
+//!   that shard's batch: the frame's bytes into the batch's arena plus a
+//!   small fixed record ([`Meta`]).
+//! * Batches of [`BATCH_PACKETS`] go to the workers over **bounded**
+//!   crossbeam channels; a full channel blocks the reader (backpressure:
+//!   replay never drops). Emptied batches come back over a return channel,
+//!   so in steady state nothing is allocated per packet.
+//! * **Time**: every packet carries the reader's watermark at the moment it
+//!   was read (the latest packet time read so far), and every batch carries
+//!   the watermark at the moment it was sent. A worker advances its flow
+//!   table to a packet's watermark before applying the packet, so the table
+//!   has seen exactly the same clock at each of its packets whatever the
+//!   worker count or batching; idle shards get an empty batch with the
+//!   watermark every [`HEARTBEAT_PACKETS`] packets read. Result: the same
+//!   flows end, for the same reasons, with 1 or N workers (unless a table
+//!   hits its cap, which is per worker).
+//! * **Workers** are `std::thread`s, each owning a [`FlowTable`]. Ended
+//!   flows become EVE `flow` records ([`flow_record`]) in the worker's own
+//!   buffer, sent to the writer (the reader's thread, which drains them
+//!   between packets with [`Sharded::drain`]) over an unbounded channel, so
+//!   a worker never waits on the reader that may be waiting on it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod record;
+
+pub use record::{FlowUser, flow_record};
+
+use std::collections::HashMap;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use mirador_engine::Ingest;
+use mirador_engine::eve::SessionLabel;
+use mirador_engine::sessions::SessionId;
+use mirador_flow::key::{Direction, FlowKey, PacketKey, classify};
+use mirador_flow::table::{EndedFlow, FlowTable, Packet, TableConfig, TableCounters};
+use mirador_wire::{Inner, Mirror, Timestamp, Transport};
+
+/// Packets per batch.
+pub const BATCH_PACKETS: usize = 64;
+/// Batches queued per worker before the reader blocks.
+pub const QUEUE_BATCHES: usize = 16;
+/// Every this many packets read, partial batches are sent and idle shards
+/// get the watermark.
+pub const HEARTBEAT_PACKETS: u64 = 1024;
+/// A worker sends its EVE buffer to the writer once it holds this much.
+const WORKER_FLUSH_BYTES: usize = 64 << 10;
+
+/// Runtime settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Worker threads (at least 1).
+    pub workers: usize,
+    /// Each worker's flow table.
+    pub table: TableConfig,
+    /// Community ID seed.
+    pub community_id_seed: u16,
+}
+
+impl RuntimeConfig {
+    /// Settings from the configuration, with `workers` resolved by the
+    /// caller (0 is treated as 1).
+    pub fn from_config(config: &mirador_config::Config, workers: usize) -> Self {
+        RuntimeConfig {
+            workers: workers.max(1),
+            table: TableConfig {
+                midstream: config.stream.midstream,
+                timeouts: config.flow_timeouts,
+                ..TableConfig::default()
+            },
+            community_id_seed: 0,
+        }
+    }
+}
+
+/// What a packet is to its worker.
+#[derive(Debug, Clone, Copy)]
+pub enum MetaKind {
+    /// A packet of flow `key` going in `dir`.
+    Flow,
+    /// An ICMP error for the flow `key` (it never creates a flow).
+    IcmpError,
+}
+
+/// The fixed part of one packet in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// The reader's watermark when the packet was read.
+    pub watermark: Timestamp,
+    /// Flow key.
+    pub key: FlowKey,
+    /// Direction relative to the key.
+    pub dir: Direction,
+    /// How the key applies.
+    pub kind: MetaKind,
+    /// Offset of the frame's bytes in the batch arena.
+    pub offset: u32,
+    /// Captured length of the inner frame.
+    pub len: u32,
+    /// TCP flags, for TCP packets with a header.
+    pub tcp_flags: Option<u8>,
+    /// ICMP type and code, for ICMP packets.
+    pub icmp: Option<(u8, u8)>,
+    /// The session (index into the worker's labels).
+    pub session: u32,
+    /// 1-based packet number in the input.
+    pub pcap_cnt: u64,
+    /// The mirror encapsulation.
+    pub mirror: Option<Mirror>,
+}
+
+/// A batch of packets for one worker.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The reader's watermark when the batch was sent.
+    pub watermark: Timestamp,
+    /// Frame bytes of the packets, back to back.
+    pub arena: Vec<u8>,
+    /// One entry per packet.
+    pub packets: Vec<Meta>,
+    /// Session labels the worker has not been sent yet.
+    pub labels: Vec<(u32, SessionLabel)>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            watermark: Timestamp::default(),
+            arena: Vec::with_capacity(BATCH_PACKETS * 256),
+            packets: Vec::with_capacity(BATCH_PACKETS),
+            labels: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.packets.clear();
+        self.labels.clear();
+    }
+
+    /// The frame bytes of packet `m`.
+    pub fn frame(&self, m: &Meta) -> &[u8] {
+        let start = m.offset as usize;
+        self.arena.get(start..start + m.len as usize).unwrap_or(&[])
+    }
+}
+
+/// One worker's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Packets it processed.
+    pub packets: u64,
+    /// Flows it created.
+    pub flows: u64,
+    /// Its flow table's counters.
+    pub table: TableCounters,
+}
+
+/// Every worker's counters, in worker order.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeStats {
+    /// Per worker.
+    pub workers: Vec<WorkerStats>,
+    /// Packets with no flow (no IP layer: ARP, other L2).
+    pub no_flow: u64,
+    /// Whether a worker died (a bug); its flows are missing.
+    pub worker_failed: bool,
+}
+
+impl RuntimeStats {
+    /// Table counters summed over the workers.
+    pub fn flow_totals(&self) -> TableCounters {
+        let mut t = TableCounters::default();
+        for w in &self.workers {
+            t.created += w.table.created;
+            t.timeouts += w.table.timeouts;
+            t.forced += w.table.forced;
+            t.shutdown += w.table.shutdown;
+            t.cap_hits += w.table.cap_hits;
+            t.emergency_entered += w.table.emergency_entered;
+            t.emergency_over += w.table.emergency_over;
+        }
+        t
+    }
+
+    /// Writes `flow` and `workers` into a `stats` object.
+    pub fn write(&self, s: &mut mirador_engine::eve::Obj<'_>) {
+        let t = self.flow_totals();
+        s.obj("flow", |f| {
+            f.u64("created", t.created)
+                .u64("timeouts", t.timeouts)
+                .u64("forced", t.forced)
+                .u64("shutdown", t.shutdown)
+                .u64("emergency", t.emergency_entered)
+                .u64("cap_hits", t.cap_hits)
+                .u64("no_flow", self.no_flow);
+        });
+        s.objs("workers", self.workers.iter(), |o, w| {
+            o.u64("packets", w.packets).u64("flows", w.flows);
+        });
+    }
+}
+
+enum ToWriter {
+    Eve(Vec<u8>, u64),
+    Done(usize, WorkerStats),
+}
+
+/// The reader's side of the sharded workers.
+pub struct Sharded {
+    senders: Vec<Sender<Batch>>,
+    filling: Vec<Batch>,
+    last_sent_wm: Vec<Option<Timestamp>>,
+    spare: Receiver<Batch>,
+    from_workers: Receiver<ToWriter>,
+    bufs_back: Sender<Vec<u8>>,
+    handles: Vec<JoinHandle<()>>,
+    watermark: Option<Timestamp>,
+    read: u64,
+    tenants: HashMap<String, u32>,
+    session_tenant: Vec<u32>,
+    label_sent: Vec<Vec<bool>>,
+    stats: RuntimeStats,
+    failed: bool,
+}
+
+impl Sharded {
+    /// Starts `cfg.workers` worker threads.
+    pub fn start(cfg: &RuntimeConfig) -> std::io::Result<Sharded> {
+        let n = cfg.workers.max(1);
+        let (spare_tx, spare) = crossbeam_channel::unbounded();
+        let (to_writer, from_workers) = crossbeam_channel::unbounded();
+        let (bufs_back, bufs_rx) = crossbeam_channel::bounded::<Vec<u8>>(n * 4);
+        let mut senders = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = crossbeam_channel::bounded::<Batch>(QUEUE_BATCHES);
+            let w = Worker {
+                index: i,
+                table: FlowTable::new(cfg.table),
+                seed: cfg.community_id_seed,
+                rx,
+                spare: spare_tx.clone(),
+                out: to_writer.clone(),
+                bufs: bufs_rx.clone(),
+            };
+            let h = std::thread::Builder::new()
+                .name(format!("mirador-flow-{i}"))
+                .spawn(move || w.run())?;
+            senders.push(tx);
+            handles.push(h);
+        }
+        Ok(Sharded {
+            filling: (0..n).map(|_| Batch::new()).collect(),
+            last_sent_wm: vec![None; n],
+            senders,
+            spare,
+            from_workers,
+            bufs_back,
+            handles,
+            watermark: None,
+            read: 0,
+            tenants: HashMap::new(),
+            session_tenant: Vec::new(),
+            label_sent: Vec::new(),
+            stats: RuntimeStats {
+                workers: vec![WorkerStats::default(); n],
+                ..Default::default()
+            },
+            failed: false,
+        })
+    }
+
+    /// Workers.
+    pub fn workers(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// Records that a packet stamped `ts` was read (whatever its outcome):
+    /// moves the watermark, and every [`HEARTBEAT_PACKETS`] packets sends
+    /// partial batches and the watermark to idle shards.
+    pub fn observe(&mut self, ts: Timestamp) {
+        self.watermark = Some(self.watermark.map_or(ts, |w| w.max(ts)));
+        self.read += 1;
+        if self.read.is_multiple_of(HEARTBEAT_PACKETS) {
+            for shard in 0..self.senders.len() {
+                if !self.filling[shard].packets.is_empty()
+                    || self.last_sent_wm[shard] != self.watermark
+                {
+                    self.send(shard);
+                }
+            }
+        }
+    }
+
+    /// Hands an inspected packet to its flow's worker. Call [`observe`]
+    /// for the packet first. Packets without an IP layer have no flow.
+    ///
+    /// [`observe`]: Sharded::observe
+    pub fn inspect(
+        &mut self,
+        ingest: &Ingest,
+        ts: Timestamp,
+        session: SessionId,
+        mirror: Option<Mirror>,
+        packet: &Inner<'_>,
+        pcap_cnt: u64,
+    ) {
+        let tenant = self.tenant_of(ingest, session);
+        let Some(pk) = classify(tenant, packet) else {
+            self.stats.no_flow += 1;
+            return;
+        };
+        let (key, dir, kind) = match pk {
+            PacketKey::Flow { key, dir } => (key, dir, MetaKind::Flow),
+            PacketKey::IcmpError {
+                quoted, quoted_dir, ..
+            } => (quoted, quoted_dir.reverse(), MetaKind::IcmpError),
+        };
+        let shard = key.shard(self.senders.len());
+        let session_u32 = u32::try_from(session).unwrap_or(u32::MAX);
+        // First packet of this session for this shard: send its label.
+        if self.label_sent.len() <= session {
+            self.label_sent.resize_with(session + 1, Vec::new);
+        }
+        let sent = &mut self.label_sent[session];
+        if sent.is_empty() {
+            sent.resize(self.senders.len(), false);
+        }
+        if !sent[shard] {
+            sent[shard] = true;
+            self.filling[shard].labels.push((
+                session_u32,
+                ingest.sessions().get(session).spec.label.clone(),
+            ));
+        }
+        let (tcp_flags, icmp) = match packet.transport {
+            Transport::Tcp { flags, .. } => (Some(flags), None),
+            Transport::Icmpv4 {
+                icmp_type,
+                icmp_code,
+            }
+            | Transport::Icmpv6 {
+                icmp_type,
+                icmp_code,
+            } => (None, Some((icmp_type, icmp_code))),
+            _ => (None, None),
+        };
+        let b = &mut self.filling[shard];
+        let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
+        b.arena.extend_from_slice(packet.frame);
+        b.packets.push(Meta {
+            ts,
+            watermark: self.watermark.unwrap_or(ts),
+            key,
+            dir,
+            kind,
+            offset,
+            len: u32::try_from(packet.frame.len()).unwrap_or(u32::MAX),
+            tcp_flags,
+            icmp,
+            session: session_u32,
+            pcap_cnt,
+            mirror,
+        });
+        if b.packets.len() >= BATCH_PACKETS {
+            self.send(shard);
+        }
+    }
+
+    fn tenant_of(&mut self, ingest: &Ingest, session: SessionId) -> u32 {
+        if let Some(&t) = self.session_tenant.get(session)
+            && t != u32::MAX
+        {
+            return t;
+        }
+        let name = &ingest.sessions().get(session).spec.label.tenant;
+        let next = u32::try_from(self.tenants.len()).unwrap_or(u32::MAX - 1);
+        let t = *self.tenants.entry(name.clone()).or_insert(next);
+        if self.session_tenant.len() <= session {
+            self.session_tenant.resize(session + 1, u32::MAX);
+        }
+        self.session_tenant[session] = t;
+        t
+    }
+
+    fn send(&mut self, shard: usize) {
+        let fresh = match self.spare.try_recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => Batch::new(),
+        };
+        let mut batch = std::mem::replace(&mut self.filling[shard], fresh);
+        if let Some(w) = self.watermark {
+            batch.watermark = w;
+        } else if let Some(m) = batch.packets.last() {
+            batch.watermark = m.watermark;
+        }
+        self.last_sent_wm[shard] = self.watermark;
+        if !self.failed && self.senders[shard].send(batch).is_err() {
+            // The worker is gone (a bug): keep reading so that the
+            // accounting stays complete, and report it at the end.
+            self.failed = true;
+        }
+    }
+
+    /// Appends the flow records the workers have finished so far to `out`
+    /// (never blocks); returns how many records were appended.
+    pub fn drain(&mut self, out: &mut Vec<u8>) -> u64 {
+        let mut records = 0;
+        while let Ok(msg) = self.from_workers.try_recv() {
+            records += self.take(msg, out);
+        }
+        records
+    }
+
+    /// Sends the last batches, waits for the workers to shut their tables
+    /// down, and hands every remaining record to `sink`, in chunks. Returns
+    /// the counters and the number of records handed over.
+    pub fn finish(
+        mut self,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<(RuntimeStats, u64)> {
+        for shard in 0..self.senders.len() {
+            self.send(shard);
+        }
+        self.senders.clear();
+        let mut records = 0;
+        let mut chunk = Vec::new();
+        let mut result = Ok(());
+        while let Ok(msg) = self.from_workers.recv() {
+            records += self.take(msg, &mut chunk);
+            if !chunk.is_empty() {
+                if result.is_ok() {
+                    result = sink(&chunk);
+                }
+                chunk.clear();
+            }
+        }
+        for h in self.handles.drain(..) {
+            if h.join().is_err() {
+                self.failed = true;
+            }
+        }
+        result?;
+        self.stats.worker_failed = self.failed;
+        Ok((self.stats, records))
+    }
+
+    fn take(&mut self, msg: ToWriter, out: &mut Vec<u8>) -> u64 {
+        match msg {
+            ToWriter::Eve(mut buf, n) => {
+                out.extend_from_slice(&buf);
+                buf.clear();
+                let _ = self.bufs_back.try_send(buf);
+                n
+            }
+            ToWriter::Done(i, s) => {
+                if let Some(w) = self.stats.workers.get_mut(i) {
+                    *w = s;
+                }
+                0
+            }
+        }
+    }
+}
+
+struct Worker {
+    index: usize,
+    table: FlowTable<FlowUser>,
+    seed: u16,
+    rx: Receiver<Batch>,
+    spare: Sender<Batch>,
+    out: Sender<ToWriter>,
+    bufs: Receiver<Vec<u8>>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut stats = WorkerStats::default();
+        let mut labels: Vec<Option<SessionLabel>> = Vec::new();
+        let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
+        let mut eve = Vec::with_capacity(WORKER_FLUSH_BYTES * 2);
+        let mut records = 0u64;
+        while let Ok(mut batch) = self.rx.recv() {
+            for (s, label) in batch.labels.drain(..) {
+                let s = s as usize;
+                if labels.len() <= s {
+                    labels.resize(s + 1, None);
+                }
+                labels[s] = Some(label);
+            }
+            for m in &batch.packets {
+                if m.watermark > self.table.watermark() {
+                    self.table.advance(m.watermark, &mut ended);
+                }
+                let pkt = Packet {
+                    ts: m.ts,
+                    dir: m.dir,
+                    len: m.len,
+                    tcp_flags: m.tcp_flags,
+                };
+                stats.packets += 1;
+                match m.kind {
+                    MetaKind::Flow => {
+                        let t = self.table.update(&m.key, &pkt, &mut ended);
+                        if t.created {
+                            stats.flows += 1;
+                            *t.user = FlowUser {
+                                session: m.session,
+                                mirror: m.mirror,
+                                icmp: m.icmp,
+                            };
+                        }
+                    }
+                    MetaKind::IcmpError => {
+                        let _ = self.table.update_existing(&m.key, &pkt, &mut ended);
+                    }
+                }
+            }
+            self.table.advance(batch.watermark, &mut ended);
+            self.write(&mut ended, &labels, &mut eve, &mut records);
+            batch.clear();
+            let _ = self.spare.send(batch);
+        }
+        self.table.shutdown(&mut ended);
+        self.write(&mut ended, &labels, &mut eve, &mut records);
+        self.flush(&mut eve, &mut records);
+        stats.table = *self.table.counters();
+        let _ = self.out.send(ToWriter::Done(self.index, stats));
+    }
+
+    /// Writes the ended flows' records, handing the buffer to the writer
+    /// whenever it is full (a shutdown can end a whole table at once).
+    fn write(
+        &self,
+        ended: &mut Vec<EndedFlow<FlowUser>>,
+        labels: &[Option<SessionLabel>],
+        eve: &mut Vec<u8>,
+        records: &mut u64,
+    ) {
+        for e in ended.drain(..) {
+            let label = labels.get(e.user.session as usize).and_then(|l| l.as_ref());
+            flow_record(eve, &e, label, self.seed);
+            *records += 1;
+            if eve.len() >= WORKER_FLUSH_BYTES {
+                self.flush(eve, records);
+            }
+        }
+    }
+
+    fn flush(&self, eve: &mut Vec<u8>, records: &mut u64) {
+        if eve.is_empty() {
+            return;
+        }
+        let next = self
+            .bufs
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WORKER_FLUSH_BYTES * 2));
+        let full = std::mem::replace(eve, next);
+        let _ = self.out.send(ToWriter::Eve(full, *records));
+        *records = 0;
+    }
+}
