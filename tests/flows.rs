@@ -163,3 +163,87 @@ fn idle_udp_flow_times_out_by_the_watermark() {
             .all(|r| r["flow"]["reason"] == "timeout")
     );
 }
+
+/// Splits a built IPv4 frame (Ethernet + IPv4 without options) into IP
+/// fragments of `size` payload bytes (a multiple of 8), in order.
+fn fragments(frame: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let (eth, ip) = frame.split_at(14);
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let (hdr, payload) = ip[..total].split_at(20);
+    payload
+        .chunks(size)
+        .enumerate()
+        .map(|(i, part)| {
+            let mut h = hdr.to_vec();
+            let more = (i + 1) * size < payload.len();
+            let fo = ((i * size / 8) as u16) | if more { 0x2000 } else { 0 };
+            h[2..4].copy_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+            h[6..8].copy_from_slice(&fo.to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let c = mirador_testkit::tunnel::internet_checksum(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            [eth, &h, part].concat()
+        })
+        .collect()
+}
+
+#[test]
+fn fragments_are_reassembled_into_one_flow_before_sharding() {
+    let dir = tempfile::tempdir().unwrap();
+    let dgram = FrameSpec::udp(ip("10.1.0.1"), ip("10.2.0.2"), 5353, 53)
+        .payload(vec![b'q'; 1000])
+        .build()
+        .bytes;
+    let mut frags = fragments(&dgram, 256);
+    assert_eq!(frags.len(), 4);
+    // Out of order: last first.
+    frags.rotate_right(1);
+    // A second datagram whose overlapping fragment carries different data.
+    let other = FrameSpec::udp(ip("10.1.0.1"), ip("10.2.0.2"), 5353, 53)
+        .payload(vec![b'r'; 600])
+        .build()
+        .bytes;
+    let mut other_frags = fragments(&other, 256);
+    let mut evil = other_frags[1].clone();
+    let last = evil.len() - 1;
+    evil[last] ^= 0xff;
+    other_frags.insert(1, evil);
+    // Different IP ids so the two datagrams are apart.
+    for f in &mut other_frags {
+        f[14 + 4] ^= 0x55;
+        f[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
+        let c = mirador_testkit::tunnel::internet_checksum(&f[14..34]);
+        f[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
+    }
+    let frames: Vec<(u64, Vec<u8>)> = frags
+        .into_iter()
+        .chain(other_frags)
+        .enumerate()
+        .map(|(i, f)| (i as u64 * 1000, f))
+        .collect();
+    let path = write_pcap(dir.path(), frames);
+    let f = both(&path);
+    // One UDP flow with the datagrams' real ports, two packets (the two
+    // rebuilt datagrams), not one flow per fragment with port 0.
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0]["src_port"].as_u64(), f[0]["dest_port"].as_u64()),
+        (Some(5353), Some(53))
+    );
+    assert_eq!(f[0]["flow"]["pkts_toserver"], 2);
+    let r = replay(&["--no-rules", path.to_str().unwrap()]);
+    let d = &r.stats()["defrag"];
+    assert_eq!(d["fragments_ipv4"], 4 + 4);
+    assert_eq!(d["reassembled"], 2);
+    assert_eq!(d["overlap_different_data"], 1);
+    let overlaps: Vec<&Value> = r
+        .events("anomaly")
+        .into_iter()
+        .filter(|a| a["anomaly"]["event"] == "decoder.ipv4.frag_overlap")
+        .collect();
+    assert_eq!(overlaps.len(), 1);
+    // Every fragment is a received, inspected packet; the rebuilt
+    // datagrams are not extra packets.
+    assert_eq!(r.assert_balanced(), 8);
+    assert_eq!(r.stats()["accounting"]["inspected"], 8);
+}

@@ -175,6 +175,11 @@ impl Ingest {
         }
     }
 
+    /// The settings it runs with.
+    pub fn options(&self) -> &IngestOptions {
+        &self.opts
+    }
+
     /// The accounting so far.
     pub fn accounting(&self) -> &Accounting {
         &self.accounting

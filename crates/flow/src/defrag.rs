@@ -251,7 +251,9 @@ impl Default for DefragConfig {
             policy_default: Policy::Bsd,
             policies: Vec::new(),
             timeout: Duration::from_secs(60),
-            max_fragments_per_datagram: 256,
+            // A maximum-size datagram cut into 8-byte fragments, as some
+            // evasion tests do; memory stays bounded by `memcap`.
+            max_fragments_per_datagram: 8192,
             max_datagrams: 65535,
             memcap: 32 * 1024 * 1024,
             max_datagram_len: MAX_IP_LEN,

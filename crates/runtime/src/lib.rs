@@ -38,11 +38,13 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use mirador_engine::Ingest;
+use mirador_engine::eve::Obj;
 use mirador_engine::eve::SessionLabel;
 use mirador_engine::sessions::SessionId;
+use mirador_flow::defrag::{DefragConfig, Defragmenter, Verdict as DefragVerdict};
 use mirador_flow::key::{Direction, FlowKey, PacketKey, classify};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet, TableConfig, TableCounters};
-use mirador_wire::{Inner, Mirror, Timestamp, Transport};
+use mirador_wire::{Inner, Mirror, Network, Timestamp, Transport, linktype};
 
 /// Packets per batch.
 pub const BATCH_PACKETS: usize = 64;
@@ -63,6 +65,8 @@ pub struct RuntimeConfig {
     pub table: TableConfig,
     /// Community ID seed.
     pub community_id_seed: u16,
+    /// IP defragmentation.
+    pub defrag: DefragConfig,
 }
 
 impl RuntimeConfig {
@@ -77,6 +81,7 @@ impl RuntimeConfig {
                 ..TableConfig::default()
             },
             community_id_seed: 0,
+            defrag: DefragConfig::default(),
         }
     }
 }
@@ -175,6 +180,8 @@ pub struct RuntimeStats {
     pub no_flow: u64,
     /// Whether a worker died (a bug); its flows are missing.
     pub worker_failed: bool,
+    /// The reader side's defragmenter.
+    pub defrag: mirador_flow::defrag::DefragCounters,
 }
 
 impl RuntimeStats {
@@ -205,6 +212,23 @@ impl RuntimeStats {
                 .u64("cap_hits", t.cap_hits)
                 .u64("no_flow", self.no_flow);
         });
+        let d = &self.defrag;
+        s.obj("defrag", |o| {
+            o.u64("fragments_ipv4", d.fragments_ipv4)
+                .u64("fragments_ipv6", d.fragments_ipv6)
+                .u64("reassembled", d.reassembled)
+                .u64("timeouts", d.timeouts)
+                .u64("overlaps", d.overlaps)
+                .u64("overlap_different_data", d.overlap_different_data);
+            o.obj("dropped", |x| {
+                x.u64("too_many_fragments", d.dropped_too_many_fragments)
+                    .u64("too_many_datagrams", d.dropped_too_many_datagrams)
+                    .u64("memcap", d.dropped_memcap)
+                    .u64("too_large", d.dropped_too_large)
+                    .u64("invalid", d.dropped_invalid)
+                    .u64("truncated", d.dropped_truncated);
+            });
+        });
         s.objs("workers", self.workers.iter(), |o, w| {
             o.u64("packets", w.packets).u64("flows", w.flows);
         });
@@ -232,6 +256,14 @@ pub struct Sharded {
     label_sent: Vec<Vec<bool>>,
     stats: RuntimeStats,
     failed: bool,
+    /// IP defragmentation, before sharding (a datagram's fragments may
+    /// belong to different flows' shards until reassembled).
+    defrag: Defragmenter,
+    /// The datagram being rebuilt (reused).
+    reassembled: Vec<u8>,
+    /// Anomaly records of the reader side, written at the next drain.
+    pending: Vec<u8>,
+    pending_records: u64,
 }
 
 impl Sharded {
@@ -278,6 +310,10 @@ impl Sharded {
                 ..Default::default()
             },
             failed: false,
+            defrag: Defragmenter::new(cfg.defrag.clone()),
+            reassembled: Vec::new(),
+            pending: Vec::new(),
+            pending_records: 0,
         })
     }
 
@@ -293,6 +329,9 @@ impl Sharded {
         self.watermark = Some(self.watermark.map_or(ts, |w| w.max(ts)));
         self.read += 1;
         if self.read.is_multiple_of(HEARTBEAT_PACKETS) {
+            if let Some(w) = self.watermark {
+                self.defrag.expire(w);
+            }
             for shard in 0..self.senders.len() {
                 if !self.filling[shard].packets.is_empty()
                     || self.last_sent_wm[shard] != self.watermark
@@ -308,6 +347,107 @@ impl Sharded {
     ///
     /// [`observe`]: Sharded::observe
     pub fn inspect(
+        &mut self,
+        ingest: &Ingest,
+        ts: Timestamp,
+        session: SessionId,
+        mirror: Option<Mirror>,
+        packet: &Inner<'_>,
+        pcap_cnt: u64,
+    ) {
+        if packet.fragment().is_some() {
+            self.defragment(ingest, ts, session, mirror, packet, pcap_cnt);
+        } else {
+            self.inspect_whole(ingest, ts, session, mirror, packet, pcap_cnt);
+        }
+    }
+
+    /// Feeds a fragment to the defragmenter; a completed datagram is
+    /// decoded afresh and handed on as one packet of the last fragment's
+    /// session (with its VLAN ids). The fragments themselves were counted
+    /// `inspected` by the reader stage; the rebuilt datagram is not a
+    /// received packet, and is counted in `stats.defrag`.
+    fn defragment(
+        &mut self,
+        ingest: &Ingest,
+        ts: Timestamp,
+        session: SessionId,
+        mirror: Option<Mirror>,
+        packet: &Inner<'_>,
+        pcap_cnt: u64,
+    ) {
+        let tenant = self.tenant_of(ingest, session);
+        let Some(ip) = mirador_flow::defrag::ip_packet(packet) else {
+            self.stats.no_flow += 1;
+            return;
+        };
+        let mut buf = std::mem::take(&mut self.reassembled);
+        buf.clear();
+        let outcome = self.defrag.push(ts, u64::from(tenant), ip, &mut buf);
+        if outcome.overlap_different_data {
+            self.write_overlap_anomaly(ingest, ts, session, mirror.as_ref(), packet, pcap_cnt);
+        }
+        if outcome.verdict == DefragVerdict::Reassembled {
+            let d = mirador_wire::decode(linktype::RAW, &buf, &ingest.options().decode);
+            if let Ok(mut whole) = d.outcome
+                && whole.fragment().is_none()
+            {
+                whole.vlan = packet.vlan;
+                self.inspect_whole(ingest, ts, session, mirror, &whole, pcap_cnt);
+            }
+        }
+        self.reassembled = buf;
+    }
+
+    /// An EVE anomaly record for fragments that overlap with different
+    /// data (Suricata's `ipv4.frag_overlap` / `ipv6.frag_overlap`).
+    fn write_overlap_anomaly(
+        &mut self,
+        ingest: &Ingest,
+        ts: Timestamp,
+        session: SessionId,
+        mirror: Option<&Mirror>,
+        packet: &Inner<'_>,
+        pcap_cnt: u64,
+    ) {
+        let (event, ft) = match packet.network {
+            Network::Ipv6 { .. } => ("decoder.ipv6.frag_overlap", packet.five_tuple()),
+            _ => ("decoder.ipv4.frag_overlap", packet.five_tuple()),
+        };
+        let out = &mut self.pending;
+        let mut o = Obj::new(out);
+        o.ts("timestamp", ts);
+        if pcap_cnt > 0 {
+            o.u64("pcap_cnt", pcap_cnt);
+        }
+        o.str("event_type", "anomaly");
+        if let Some(ft) = ft {
+            o.ip("src_ip", ft.src)
+                .ip("dest_ip", ft.dst)
+                .proto("proto", ft.proto);
+        }
+        o.str("pkt_src", if pcap_cnt > 0 { "wire/pcap" } else { "wire" });
+        if let Some(m) = mirror {
+            mirador_engine::eve::mirror_object(
+                &mut o,
+                m,
+                &ingest.sessions().get(session).spec.label,
+            );
+        }
+        o.obj("anomaly", |a| {
+            a.str("type", "decode").str("event", event);
+        });
+        o.close();
+        out.push(b'\n');
+        self.pending_records += 1;
+    }
+
+    /// Counters of the defragmenter.
+    pub fn defrag_counters(&self) -> mirador_flow::defrag::DefragCounters {
+        self.defrag.counters().clone()
+    }
+
+    fn inspect_whole(
         &mut self,
         ingest: &Ingest,
         ts: Timestamp,
@@ -419,7 +559,9 @@ impl Sharded {
     /// Appends the flow records the workers have finished so far to `out`
     /// (never blocks); returns how many records were appended.
     pub fn drain(&mut self, out: &mut Vec<u8>) -> u64 {
-        let mut records = 0;
+        let mut records = std::mem::take(&mut self.pending_records);
+        out.extend_from_slice(&self.pending);
+        self.pending.clear();
         while let Ok(msg) = self.from_workers.try_recv() {
             records += self.take(msg, out);
         }
@@ -456,6 +598,7 @@ impl Sharded {
         }
         result?;
         self.stats.worker_failed = self.failed;
+        self.stats.defrag = self.defrag.counters().clone();
         Ok((self.stats, records))
     }
 
