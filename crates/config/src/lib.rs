@@ -70,7 +70,7 @@ mod values;
 
 pub use error::{ConfigError, Origin};
 pub use filter::{Direction, Filter, FilterRule, FilterVerdict, NetworkService, RuleAction};
-pub use mirror::{MirrorConfig, Session, SessionKey, UnknownSession};
+pub use mirror::{DedupSettings, MirrorConfig, Session, SessionKey, UnknownSession};
 pub use overrides::parse_set;
 pub use sections::{
     ChecksumValidation, DecoderConfig, EveOutput, FlowTimeoutSet, FlowTimeouts, OutputsConfig,

@@ -62,6 +62,37 @@ pub struct MirrorConfig {
     pub vni_allow: Vec<VniRange>,
     /// `sessions`: the declared mirror sessions.
     pub sessions: Vec<Session>,
+    /// `dedup`: dropping the second copy of a packet mirrored by both ENIs.
+    pub dedup: DedupSettings,
+}
+
+/// `mirror.dedup`: when both endpoints of a conversation are mirror
+/// sources, every packet between them arrives twice, through two sessions
+/// of one tenant with different outer sources. The later copy from another
+/// source within `window-ms` is filtered as `duplicate`; a packet repeated
+/// by the same source (a retransmission) is always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DedupSettings {
+    /// `enabled` (default yes).
+    #[serde(deserialize_with = "crate::values::de_bool")]
+    pub enabled: bool,
+    /// `window-ms`: how long a packet is remembered (default 2000).
+    pub window_ms: u64,
+    /// `max-entries`: the most packets remembered (default 65536); at the
+    /// cap the oldest is forgotten (counted), which can only let a copy
+    /// through, never drop a packet.
+    pub max_entries: usize,
+}
+
+impl Default for DedupSettings {
+    fn default() -> Self {
+        DedupSettings {
+            enabled: true,
+            window_ms: 2000,
+            max_entries: 65536,
+        }
+    }
 }
 
 impl Default for MirrorConfig {
@@ -72,6 +103,7 @@ impl Default for MirrorConfig {
             source_allow: Vec::new(),
             vni_allow: Vec::new(),
             sessions: Vec::new(),
+            dedup: DedupSettings::default(),
         }
     }
 }
