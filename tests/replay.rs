@@ -165,16 +165,20 @@ fn sessions_filters_and_accounting() {
 #[test]
 fn unknown_sessions_are_inspected_anonymously_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let inner = FrameSpec::udp(ip("10.1.0.1"), ip("10.1.0.2"), 1000, 2000)
-        .build()
-        .bytes;
+    // Three different packets (the same one from two sources of a tenant
+    // would be a duplicate).
+    let inner = |port| {
+        FrameSpec::udp(ip("10.1.0.1"), ip("10.1.0.2"), port, 2000)
+            .build()
+            .bytes
+    };
     let cap = write_pcap(
         dir.path(),
         "a.pcap",
         vec![
-            mirrored("10.0.1.15", 42, &inner),
-            mirrored("10.0.1.16", 42, &inner),
-            mirrored("10.0.1.15", 9, &inner),
+            mirrored("10.0.1.15", 42, &inner(1000)),
+            mirrored("10.0.1.16", 42, &inner(1001)),
+            mirrored("10.0.1.15", 9, &inner(1002)),
         ],
     );
     let r = replay(&["--no-rules", cap.to_str().unwrap()]);
@@ -507,4 +511,63 @@ fn eve_goes_where_the_config_says_unless_the_flag_says_otherwise() {
     let last = String::from_utf8(out.stdout).unwrap();
     let last: Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
     assert_eq!(last["event_type"], "stats");
+}
+
+#[test]
+fn copies_from_both_enis_are_filtered_as_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both ends are mirror sources of one tenant: A (10.0.1.15, whole
+    // frames) and B (10.0.2.20, PacketLength 96).
+    let cfg = write_config(
+        dir.path(),
+        r#"
+mirror:
+  sessions:
+    - {name: a, vni: 42, source-ips: [10.0.1.15], eni-addresses: [10.0.1.15], tenant: prod}
+    - {name: b, vni: 42, source-ips: [10.0.2.20], eni-addresses: [10.0.2.20], tenant: prod, packet-length: 96}
+"#,
+    );
+    let seg = |seq: u32| {
+        FrameSpec::tcp(ip("10.0.1.15"), ip("10.0.2.20"), 40000, 443)
+            .seq_ack(seq, 1)
+            .payload(vec![b'x'; 400])
+            .build()
+            .bytes
+    };
+    let (s1, s2) = (seg(1000), seg(1400));
+    let frames = vec![
+        mirrored("10.0.1.15", 42, &s1),
+        mirrored("10.0.2.20", 42, &s1[..96]), // B's copy of s1: duplicate
+        mirrored("10.0.2.20", 42, &s2[..96]), // B sees s2 first
+        mirrored("10.0.1.15", 42, &s2),       // A's copy: duplicate (fuller)
+        mirrored("10.0.1.15", 42, &s1),       // A retransmits s1: kept
+        mirrored("10.0.2.20", 42, &s1[..96]), // and B's copy of it: duplicate
+    ];
+    let cap = write_pcap(dir.path(), "dup.pcap", frames);
+    let r = replay(&["--config", cfg.to_str().unwrap(), cap.to_str().unwrap()]);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    assert_eq!(r.assert_balanced(), 6);
+    let s = r.stats();
+    assert_eq!(s["accounting"]["filtered"], json!({"duplicate": 3}));
+    assert_eq!(s["accounting"]["inspected"], 3);
+    assert_eq!(s["mirror"]["dedup"]["duplicates_fuller_than_kept"], 1);
+    assert_eq!(session(s, "a")["duplicates"], 1);
+    assert_eq!(session(s, "b")["duplicates"], 2);
+    // With dedup off every copy is inspected.
+    let r = replay(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--set",
+        "mirror.dedup.enabled=no",
+        cap.to_str().unwrap(),
+    ]);
+    assert_eq!(r.stats()["accounting"]["inspected"], 6);
+    // Copies through sessions of different tenants are not copies.
+    let other = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("tenant: prod, packet", "tenant: dev, packet");
+    let cfg2 = dir.path().join("other.yaml");
+    std::fs::write(&cfg2, other).unwrap();
+    let r = replay(&["--config", cfg2.to_str().unwrap(), cap.to_str().unwrap()]);
+    assert_eq!(r.stats()["accounting"]["inspected"], 6);
 }

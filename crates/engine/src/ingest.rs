@@ -11,7 +11,8 @@
 //! | 4 | nothing inspectable after decoding | invalid, by decoder event (and an EVE `anomaly` record) |
 //! | 5 | bad checksum under `checksum-validation: all` | invalid `decoder.<proto>.invalid_checksum` |
 //! | 6 | session filter rejects or matches no rule | filtered `session_filter` (per session and rule) |
-//! | 7 | otherwise | inspected (and `truncated` when bytes were cut) |
+//! | 7 | a copy of a packet already received from another source of the tenant | filtered `duplicate` |
+//! | 8 | otherwise | inspected (and `truncated` when bytes were cut) |
 //!
 //! Packets whose inner addresses belong to neither side of the session's
 //! ENI have no filter direction: they are inspected and counted as
@@ -21,6 +22,7 @@
 use std::net::IpAddr;
 
 use mirador_config::{Direction, FilterVerdict};
+use mirador_flow::dedup::{Dedup, DedupConfig, DedupCounters, DedupKey, Verdict as DedupVerdict};
 use mirador_wire::{
     DecodeOptions, Decoded, Inner, Invalid, Mirror, Network, Timestamp, Transport, decode,
 };
@@ -52,6 +54,9 @@ pub struct SessionCounters {
     pub no_direction: u64,
     /// Filtered because the packet is not IP, so no filter rule can match.
     pub non_ip_no_match: u64,
+    /// Filtered as a copy of a packet already received from another
+    /// source (two-ENI dedup).
+    pub duplicates: u64,
     /// Accepted by a filter rule, per (direction, rule number).
     pub accepted_by_rule: Vec<(Direction, u16, u64)>,
 }
@@ -71,6 +76,7 @@ impl SessionCounters {
         self.rejected_by_rule.iter().map(|e| e.2).sum::<u64>()
             + self.no_match.iter().sum::<u64>()
             + self.non_ip_no_match
+            + self.duplicates
     }
 }
 
@@ -131,6 +137,8 @@ pub struct IngestOptions {
     pub source_allow: Vec<ipnet::IpNet>,
     /// `mirror.vni-allow` as inclusive ranges; empty = every VNI.
     pub vni_allow: Vec<(u32, u32)>,
+    /// Two-ENI dedup.
+    pub dedup: DedupConfig,
 }
 
 /// What happened to a packet.
@@ -162,17 +170,29 @@ pub struct Ingest {
     sessions: SessionTable,
     accounting: Accounting,
     decoder: DecoderCounters,
+    dedup: Dedup,
+    /// Duplicates that held more captured bytes than the copy kept (the
+    /// first copy always wins for now).
+    dedup_fuller_dropped: u64,
 }
 
 impl Ingest {
     /// A stage with these options and sessions.
     pub fn new(opts: IngestOptions, sessions: SessionTable) -> Self {
         Ingest {
+            dedup: Dedup::new(opts.dedup),
             opts,
             sessions,
             accounting: Accounting::default(),
             decoder: Default::default(),
+            dedup_fuller_dropped: 0,
         }
+    }
+
+    /// Two-ENI dedup counters, and how many duplicates were fuller than
+    /// the copy kept.
+    pub fn dedup(&self) -> (DedupCounters, u64) {
+        (self.dedup.counters(), self.dedup_fuller_dropped)
     }
 
     /// The settings it runs with.
@@ -327,6 +347,16 @@ impl Ingest {
                     return Verdict::Filtered(FilterReason::SessionFilter);
                 }
             },
+        }
+        // The second copy of a packet mirrored by both ENIs: decided here,
+        // in the reader stage, where every copy passes in arrival order.
+        if let Some(key) = DedupKey::of(self.sessions.tenant_id(session), &packet) {
+            let verdict = self.dedup.check(ts, key, outer_src, packet.frame.len());
+            if let DedupVerdict::Duplicate { fuller } = verdict {
+                self.dedup_fuller_dropped += u64::from(fuller);
+                self.sessions.get_mut(session).counters.duplicates += 1;
+                return Verdict::Filtered(FilterReason::Duplicate);
+            }
         }
         Verdict::Inspect {
             session,

@@ -68,6 +68,12 @@ pub fn ingest_options(config: &Config) -> IngestOptions {
         },
         checksum_validation: config.checksum_validation == ChecksumValidation::All,
         source_allow: config.mirror.source_allow.clone(),
+        dedup: mirador_flow::dedup::DedupConfig {
+            enabled: config.mirror.dedup.enabled,
+            window_ns: i64::try_from(config.mirror.dedup.window_ms.saturating_mul(1_000_000))
+                .unwrap_or(i64::MAX),
+            max_entries: config.mirror.dedup.max_entries,
+        },
         vni_allow: config
             .mirror
             .vni_allow
@@ -133,6 +139,15 @@ pub fn write_stats_record_with(
         s.obj("accounting", |a| acc.write(a));
         s.obj("mirror", |m| {
             m.u64("anonymous_overflow", ingest.sessions().anonymous_overflow);
+            let (d, fuller) = ingest.dedup();
+            m.obj("dedup", |o| {
+                o.u64("checked", d.checked)
+                    .u64("duplicates", d.duplicates)
+                    .u64("duplicates_fuller_than_kept", fuller)
+                    .u64("same_source_repeats", d.same_source_repeats)
+                    .u64("evicted", d.evicted)
+                    .u64("entries", d.entries);
+            });
             m.obj("sessions", |ss| {
                 for sess in ingest.sessions().iter() {
                     write_session(ss, sess);
@@ -169,7 +184,8 @@ fn write_session(o: &mut Obj<'_>, sess: &sessions::Session) {
             .u64("truncated", c.truncated)
             .u64("invalid", c.invalid)
             .u64("filtered", c.filtered())
-            .u64("no_direction", c.no_direction);
+            .u64("no_direction", c.no_direction)
+            .u64("duplicates", c.duplicates);
         if spec.filter.is_some() {
             s.obj("filter", |f| {
                 let mut rules = |k: &str, list: &[(mirador_config::Direction, u16, u64)]| {

@@ -97,6 +97,9 @@ pub struct SessionTable {
     /// Per session: the other sessions with the same key and source, by
     /// ascending session number (empty for almost all).
     siblings: Vec<Vec<SessionId>>,
+    /// Per session: its tenant as a small number (interned names).
+    tenant_ids: Vec<u32>,
+    tenants: HashMap<String, u32>,
     by_key: HashMap<SessionKey, KeyEntry>,
     anonymous: HashMap<SessionKey, SessionId>,
     max_anonymous: usize,
@@ -114,6 +117,8 @@ impl SessionTable {
             sessions: Vec::with_capacity(specs.len()),
             exact: HashMap::new(),
             siblings: Vec::new(),
+            tenant_ids: Vec::new(),
+            tenants: HashMap::new(),
             by_key: HashMap::new(),
             anonymous: HashMap::new(),
             max_anonymous,
@@ -133,6 +138,8 @@ impl SessionTable {
                 e.only = id;
             }
             e.count += 1;
+            let tid = t.intern(&spec.label.tenant);
+            t.tenant_ids.push(tid);
             t.sessions.push(Session {
                 spec,
                 anonymous: false,
@@ -234,6 +241,8 @@ impl SessionTable {
         let id = self.sessions.len();
         spec.display = self.unique_display(spec.display);
         self.siblings.push(Vec::new());
+        let tid = self.intern(&spec.label.tenant);
+        self.tenant_ids.push(tid);
         self.sessions.push(Session {
             spec,
             anonymous: true,
@@ -253,6 +262,17 @@ impl SessionTable {
             .map(|i| format!("{name} #{i}"))
             .find(|n| !taken(n))
             .expect("a free name")
+    }
+
+    fn intern(&mut self, tenant: &str) -> u32 {
+        let next = u32::try_from(self.tenants.len()).unwrap_or(u32::MAX);
+        *self.tenants.entry(tenant.to_string()).or_insert(next)
+    }
+
+    /// The session's tenant as a number: equal for sessions of one tenant
+    /// (for flow keys and dedup), numbered in order of first appearance.
+    pub fn tenant_id(&self, id: SessionId) -> u32 {
+        self.tenant_ids.get(id).copied().unwrap_or(u32::MAX)
     }
 
     /// A session by id.
