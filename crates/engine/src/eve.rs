@@ -262,6 +262,55 @@ pub fn mirror_object(o: &mut Obj<'_>, mirror: &Mirror, label: &SessionLabel) {
     });
 }
 
+/// What a decode `anomaly` record says about its packet.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeAnomaly<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// 1-based packet number in the input; 0 for live traffic.
+    pub pcap_cnt: u64,
+    /// Source and destination addresses, when read.
+    pub addrs: Option<(IpAddr, IpAddr)>,
+    /// IP protocol, when read.
+    pub proto: Option<u8>,
+    /// The mirror encapsulation and its session's labels.
+    pub mirror: Option<(&'a Mirror, &'a SessionLabel)>,
+    /// The capture linktype (`packet_info.linktype`), when known.
+    pub linktype: Option<u32>,
+    /// The event name, e.g. `decoder.ipv4.trunc_pkt`.
+    pub event: &'a str,
+}
+
+/// Appends a decode `anomaly` record (one line) to `out`.
+pub fn write_decode_anomaly(out: &mut Vec<u8>, a: &DecodeAnomaly<'_>) {
+    let mut o = Obj::new(out);
+    o.ts("timestamp", a.ts);
+    if a.pcap_cnt > 0 {
+        o.u64("pcap_cnt", a.pcap_cnt);
+    }
+    o.str("event_type", "anomaly");
+    if let Some((src, dst)) = a.addrs {
+        o.ip("src_ip", src).ip("dest_ip", dst);
+    }
+    if let Some(p) = a.proto {
+        o.proto("proto", p);
+    }
+    o.str("pkt_src", if a.pcap_cnt > 0 { "wire/pcap" } else { "wire" });
+    if let Some((m, label)) = a.mirror {
+        mirror_object(&mut o, m, label);
+    }
+    if let Some(lt) = a.linktype {
+        o.obj("packet_info", |pi| {
+            pi.u64("linktype", u64::from(lt));
+        });
+    }
+    o.obj("anomaly", |x| {
+        x.str("type", "decode").str("event", a.event);
+    });
+    o.close();
+    out.push(b'\n');
+}
+
 /// Suricata's name for an IP protocol, where it has one.
 pub fn proto_name(proto: u8) -> Option<&'static str> {
     Some(match proto {

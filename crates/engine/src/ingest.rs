@@ -27,7 +27,7 @@ use mirador_wire::{
     DecodeOptions, Decoded, Inner, Invalid, Mirror, Network, Timestamp, Transport, decode,
 };
 
-use crate::eve::{self, Obj};
+use crate::eve;
 use crate::sessions::{Attribution, Session, SessionId, SessionTable, packet_key};
 use crate::stats::{Accounting, DecoderCounters, FilterReason, InvalidCause, encap_index};
 
@@ -421,31 +421,19 @@ impl Ingest {
         pcap_cnt: u64,
         eve: &mut Vec<u8>,
     ) {
-        let mut o = Obj::new(eve);
-        o.ts("timestamp", ts);
-        if pcap_cnt > 0 {
-            o.u64("pcap_cnt", pcap_cnt);
-        }
-        o.str("event_type", "anomaly");
-        if let Some((src, dst)) = invalid.addrs {
-            o.ip("src_ip", src).ip("dest_ip", dst);
-        }
-        if let Some(p) = invalid.proto {
-            o.proto("proto", p);
-        }
-        o.str("pkt_src", if pcap_cnt > 0 { "wire/pcap" } else { "wire" });
-        if let Some(m) = mirror {
-            eve::mirror_object(&mut o, m, &self.sessions.get(session).spec.label);
-        }
-        o.obj("packet_info", |pi| {
-            pi.u64("linktype", u64::from(linktype));
-        });
-        o.obj("anomaly", |a| {
-            a.str("type", "decode")
-                .str("event", invalid.reason.as_str());
-        });
-        o.close();
-        eve.push(b'\n');
+        let label = &self.sessions.get(session).spec.label;
+        eve::write_decode_anomaly(
+            eve,
+            &eve::DecodeAnomaly {
+                ts,
+                pcap_cnt,
+                addrs: invalid.addrs,
+                proto: invalid.proto,
+                mirror: mirror.map(|m| (m, label)),
+                linktype: Some(linktype),
+                event: invalid.reason.as_str(),
+            },
+        );
     }
 }
 

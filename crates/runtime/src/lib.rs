@@ -38,7 +38,6 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use mirador_engine::Ingest;
-use mirador_engine::eve::Obj;
 use mirador_engine::eve::SessionLabel;
 use mirador_engine::sessions::SessionId;
 use mirador_flow::defrag::{DefragConfig, Defragmenter, Verdict as DefragVerdict};
@@ -410,41 +409,25 @@ impl Sharded {
         packet: &Inner<'_>,
         pcap_cnt: u64,
     ) {
-        let (event, ft) = match packet.network {
-            Network::Ipv6 { .. } => ("decoder.ipv6.frag_overlap", packet.five_tuple()),
-            _ => ("decoder.ipv4.frag_overlap", packet.five_tuple()),
+        let event = match packet.network {
+            Network::Ipv6 { .. } => "decoder.ipv6.frag_overlap",
+            _ => "decoder.ipv4.frag_overlap",
         };
-        let out = &mut self.pending;
-        let mut o = Obj::new(out);
-        o.ts("timestamp", ts);
-        if pcap_cnt > 0 {
-            o.u64("pcap_cnt", pcap_cnt);
-        }
-        o.str("event_type", "anomaly");
-        if let Some(ft) = ft {
-            o.ip("src_ip", ft.src)
-                .ip("dest_ip", ft.dst)
-                .proto("proto", ft.proto);
-        }
-        o.str("pkt_src", if pcap_cnt > 0 { "wire/pcap" } else { "wire" });
-        if let Some(m) = mirror {
-            mirador_engine::eve::mirror_object(
-                &mut o,
-                m,
-                &ingest.sessions().get(session).spec.label,
-            );
-        }
-        o.obj("anomaly", |a| {
-            a.str("type", "decode").str("event", event);
-        });
-        o.close();
-        out.push(b'\n');
+        let ft = packet.five_tuple();
+        let label = &ingest.sessions().get(session).spec.label;
+        mirador_engine::eve::write_decode_anomaly(
+            &mut self.pending,
+            &mirador_engine::eve::DecodeAnomaly {
+                ts,
+                pcap_cnt,
+                addrs: ft.map(|t| (t.src, t.dst)),
+                proto: ft.map(|t| t.proto),
+                mirror: mirror.map(|m| (m, label)),
+                linktype: None,
+                event,
+            },
+        );
         self.pending_records += 1;
-    }
-
-    /// Counters of the defragmenter.
-    pub fn defrag_counters(&self) -> mirador_flow::defrag::DefragCounters {
-        self.defrag.counters().clone()
     }
 
     fn inspect_whole(
