@@ -9,6 +9,8 @@
 //!   symmetric shard hash.
 //! * [`table`]: a shard's flow table with per-state timeouts, caps and an
 //!   emergency mode.
+//! * [`tcp`]: TCP sessions (handshake, midstream pick-up, one-sided
+//!   sessions) driving two reassembly streams per flow.
 //! * [`reassembly`]: per-direction TCP stream reassembly with target-based
 //!   overlap policies, gaps as events.
 #![forbid(unsafe_code)]
@@ -19,3 +21,4 @@ pub mod defrag;
 pub mod key;
 pub mod reassembly;
 pub mod table;
+pub mod tcp;

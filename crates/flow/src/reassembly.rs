@@ -354,6 +354,10 @@ pub struct StreamCounters {
     pub gaps: u64,
     /// Bytes in gap chunks.
     pub gap_bytes: u64,
+    /// Of those, bytes no segment carried or declared: acknowledged (or
+    /// flushed past) but never seen, the mirror's loss. The rest were cut by
+    /// truncation, which is configured, not lost.
+    pub unseen_gap_bytes: u64,
     /// Bytes declared by segments but cut off by truncation.
     pub truncated_bytes: u64,
     /// Segments dropped at a buffer cap.
@@ -955,12 +959,15 @@ impl StreamDir {
         // A gap: unseen bytes and truncation holes up to the next data or
         // the limit.
         let mut end = start;
+        let mut unseen = 0u64;
         while end < limit {
             let Some((&s, p)) = self.pieces.range(end..).next() else {
+                unseen += limit - end;
                 end = limit;
                 break;
             };
             if s > end {
+                unseen += s.min(limit) - end;
                 end = s.min(limit);
                 continue;
             }
@@ -980,6 +987,7 @@ impl StreamDir {
         self.delivered = end;
         self.counters.gaps += 1;
         self.counters.gap_bytes += len;
+        self.counters.unseen_gap_bytes += unseen;
         self.pending.insert(Event::SeqGap);
         self.after_delivery();
         Some(Chunk::Gap { offset: start, len })

@@ -255,6 +255,9 @@ pub struct TableCounters {
     pub shutdown: u64,
     /// New flows that found the table at its cap.
     pub cap_hits: u64,
+    /// Closed TCP flows ended early because a new connection reused their
+    /// ports (also counted in `timeouts`).
+    pub tcp_reuse: u64,
     /// Times emergency mode was entered.
     pub emergency_entered: u64,
     /// Times emergency mode was left.
@@ -550,12 +553,18 @@ impl<U: Default> FlowTable<U> {
     ) -> Option<(u32, bool)> {
         let start = out.len();
         if let Some(i) = self.find(key) {
-            let expired = match &self.slots[i as usize].entry {
-                Some(e) => self.timed_out(&e.flow, pkt.ts),
-                None => true,
+            let (expired, reused) = match &self.slots[i as usize].entry {
+                Some(e) => (
+                    self.timed_out(&e.flow, pkt.ts),
+                    create && self.reuses(&e.flow, pkt),
+                ),
+                None => (true, false),
             };
-            if !expired {
+            if !expired && !reused {
                 return Some((i, false));
+            }
+            if reused && !expired {
+                self.counters.tcp_reuse += 1;
             }
             self.end(i, EndReason::Timeout, out);
         }
@@ -568,6 +577,24 @@ impl<U: Default> FlowTable<U> {
         }
         sort_ended(&mut out[start..]);
         Some((self.insert(*key, pkt), true))
+    }
+
+    /// TCP port reuse: a new connection's SYN (or, with midstream pick-up,
+    /// SYN-ACK) on a closed session ends the old flow and starts a new one,
+    /// as Suricata's `TcpSessionPacketSsnReuse` does. The old flow's record
+    /// says `timeout`, as Suricata's does for a reused flow.
+    fn reuses(&self, flow: &Flow, pkt: &Packet) -> bool {
+        if flow.proto != proto::TCP || flow.tcp_state != TcpState::Closed {
+            return false;
+        }
+        let Some(fl) = pkt.tcp_flags else {
+            return false;
+        };
+        match fl & (SYN | ACK | RST | FIN) {
+            SYN => true,
+            x if x == SYN | ACK => self.cfg.midstream,
+            _ => false,
+        }
     }
 
     fn make_room(&mut self, ts: Timestamp, out: &mut Vec<EndedFlow<U>>) {
@@ -922,6 +949,39 @@ mod tests {
         // A first packet that is not a SYN-ACK keeps the sender as client.
         let (key2, d) = k(17, ep(1, 53), ep(9, 5353));
         assert!(tb.update(&key2, &pkt(0, d, 80, None), &mut out).to_server);
+    }
+
+    #[test]
+    fn syn_on_a_closed_session_reuses_the_ports() {
+        let mut tb = table(16);
+        let mut out = Vec::new();
+        let (key, c2s) = k(6, ep(9, 40000), ep(1, 80));
+        tb.update(&key, &pkt(0, c2s, 60, Some(SYN)), &mut out);
+        tb.update(&key, &pkt(0, c2s.reverse(), 60, Some(SYN | ACK)), &mut out);
+        tb.update(&key, &pkt(1, c2s, 60, Some(ACK)), &mut out);
+        // A SYN while established is not a new connection.
+        assert!(
+            !tb.update(&key, &pkt(2, c2s, 60, Some(SYN)), &mut out)
+                .created
+        );
+        tb.update(&key, &pkt(3, c2s.reverse(), 60, Some(RST | ACK)), &mut out);
+        assert!(out.is_empty());
+        // Closed: the next SYN starts a new flow, the old one ends.
+        let r = tb.update(&key, &pkt(5, c2s, 60, Some(SYN)), &mut out);
+        assert!(r.created && r.to_server);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].reason, EndReason::Timeout);
+        assert_eq!(out[0].flow.pkts_toserver, 3);
+        assert_eq!(tb.counters().tcp_reuse, 1);
+        // A non-SYN on the closed flow does not.
+        let (key2, d) = k(6, ep(8, 40000), ep(1, 80));
+        tb.update(&key2, &pkt(0, d, 60, Some(ACK)), &mut out);
+        tb.update(&key2, &pkt(0, d, 60, Some(RST)), &mut out);
+        assert!(
+            !tb.update(&key2, &pkt(1, d, 60, Some(ACK)), &mut out)
+                .created
+        );
+        assert_eq!(tb.counters().tcp_reuse, 1);
     }
 
     /// Runs `key` from `ts` with the given state built, then checks it is

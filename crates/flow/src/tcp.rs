@@ -1,0 +1,652 @@
+//! TCP session tracking: the handshake, midstream pick-up, one-sided
+//! (asynchronous) sessions, and the two [`StreamDir`]s of a session.
+//!
+//! [`TcpSession`] is what a worker keeps per TCP flow. It follows Suricata's
+//! stream engine (`stream-tcp.c`) in IDS mode where the two differ from a
+//! textbook TCP:
+//!
+//! * **Start.** A SYN starts a session (`SYN_SENT`); with `stream.midstream`
+//!   or `stream.async-oneside`, so does a SYN-ACK (the flow table has already
+//!   made its receiver the client); with `stream.midstream`, any packet with
+//!   ACK picks the session up `ESTABLISHED`. A first RST or FIN starts
+//!   nothing (`stream.rst_but_no_session`, `stream.fin_but_no_session`).
+//!   Without a start, the flow is still recorded but its bytes are not
+//!   reassembled: Suricata does the same.
+//! * **Handshake.** SYN → SYN-ACK (its ACK must be the SYN's ISN + 1, else
+//!   `stream.3whs_synack_with_wrong_ack` and the SYN-ACK is ignored) → ACK
+//!   from the client (`ESTABLISHED`); an ACK from the server in `SYN_RECV` is
+//!   `stream.3whs_ack_in_wrong_dir`.
+//! * **One-sided sessions** (`stream.async-oneside`). A SYN followed by the
+//!   client's ACK with no SYN-ACK seen, or a midstream pick-up, makes the
+//!   session *asynchronous*: the other side's ACKs will never be seen, so
+//!   each client packet declares the client's data before its own sequence
+//!   number deliverable (Suricata moves `last_ack` to the packet's SEQ).
+//!   The first packet from the server ends asynchronous mode. Without
+//!   `async-oneside` a SYN followed by a client ACK is ignored as Suricata
+//!   ignores it, and the session never establishes.
+//! * **Data.** Each direction's segments go to that direction's
+//!   [`StreamDir`] (overlap policy of the *receiving* host); each ACK makes
+//!   the other direction's data deliverable. Out-of-window, retransmitted,
+//!   overlapping and gap handling are the stream's ([`crate::reassembly`]).
+//! * **End.** RST closes the session (its payload is ignored); FIN from both
+//!   sides closes it. A SYN on an established session is an event, not a new
+//!   session (the flow table handles port reuse of a *closed* session). At
+//!   the end of the flow, an established session's remaining data is
+//!   flushed, unacknowledged or not, as Suricata's end-of-flow reassembly.
+//!
+//! Memory: a session is 24 bytes inline; its two streams are allocated on
+//! the first segment that needs them, against the caller's
+//! [`StreamBudget`], so idle and handshake-only flows (a SYN flood) cost no
+//! stream memory. Buffered segment bytes count against the same budget; a
+//! segment that does not fit is recorded as a hole (its bytes become a gap,
+//! `stream.reassembly_memcap`), so sequence tracking continues.
+
+use crate::reassembly::{Chunk, Events, Policy, StreamConfig, StreamCounters, StreamDir};
+use crate::table::tcp_flags::{ACK, FIN, RST, SYN};
+use mirador_wire::{Inner, Network, Timestamp, Transport};
+
+/// Session-level settings (Suricata's `stream.*` keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// `stream.midstream`: pick up sessions whose handshake was not seen.
+    pub midstream: bool,
+    /// `stream.async-oneside`: track sessions of which one side is seen.
+    pub async_oneside: bool,
+    /// Per-direction reassembly (its policy is replaced per receiving host).
+    pub stream: StreamConfig,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            midstream: true,
+            async_oneside: true,
+            stream: StreamConfig::default(),
+        }
+    }
+}
+
+/// One TCP segment as the session tracker needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Sent by the client (as the flow table decided).
+    pub to_server: bool,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// TCP flags.
+    pub flags: u8,
+    /// The payload as captured.
+    pub payload: &'a [u8],
+    /// Payload bytes the IP length declared but the capture cut off.
+    pub missing: u32,
+}
+
+/// Where the TCP payload of `p` lies in `p.frame`, and its declared length
+/// beyond what was captured: `(seq, ack, flags, payload_offset,
+/// payload_len, missing)`. `None` for packets without a TCP header.
+pub fn segment_fields(p: &Inner<'_>) -> Option<(u32, u32, u8, usize, usize, u32)> {
+    let Transport::Tcp {
+        seq,
+        ack,
+        flags,
+        header_len,
+        ..
+    } = p.transport
+    else {
+        return None;
+    };
+    let declared_l4 = match p.network {
+        Network::Ipv4 {
+            total_len, header, ..
+        } => usize::from(total_len).saturating_sub(header.len()),
+        Network::Ipv6 {
+            payload_len,
+            header,
+            ..
+        } => usize::from(payload_len).saturating_sub(header.len().saturating_sub(40)),
+        _ => return None,
+    };
+    let declared = declared_l4.saturating_sub(usize::from(header_len));
+    let missing = u32::try_from(declared.saturating_sub(p.payload.len())).unwrap_or(u32::MAX);
+    // The payload is a sub-slice of the frame: its offset, without unsafe.
+    let off = (p.payload.as_ptr() as usize).wrapping_sub(p.frame.as_ptr() as usize);
+    if off > p.frame.len() || p.frame.len() - off < p.payload.len() {
+        return None;
+    }
+    Some((seq, ack, flags, off, p.payload.len(), missing))
+}
+
+macro_rules! tcp_events {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A session-level stream event, named as Suricata names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum TcpEvent { $(#[doc = $name] $variant,)* }
+
+        impl TcpEvent {
+            /// Every event, in declaration order.
+            pub const ALL: &'static [TcpEvent] = &[$(TcpEvent::$variant,)*];
+
+            /// The Suricata name, e.g. `stream.3whs_ack_in_wrong_dir`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(TcpEvent::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+tcp_events! {
+    RstButNoSession => "stream.rst_but_no_session",
+    FinButNoSession => "stream.fin_but_no_session",
+    SynAckWithWrongAck => "stream.3whs_synack_with_wrong_ack",
+    SynAckInWrongDirection => "stream.3whs_synack_in_wrong_direction",
+    SynAckResendWithDiffAck => "stream.3whs_synack_resend_with_diff_ack",
+    AckInWrongDir => "stream.3whs_ack_in_wrong_dir",
+    AsyncWrongSeq => "stream.3whs_async_wrong_seq",
+    RightSeqWrongAckEvasion => "stream.3whs_right_seq_wrong_ack_evasion",
+    WrongSeqWrongAck => "stream.3whs_wrong_seq_wrong_ack",
+    SynResendDiffSeqOnSynRecv => "stream.3whs_syn_resend_diff_seq_on_syn_recv",
+    EstSynResend => "stream.est_syn_resend",
+    EstSynResendDiffSeq => "stream.est_syn_resend_diff_seq",
+    EstSynAckResend => "stream.est_synack_resend",
+    PktBrokenAck => "stream.pkt_broken_ack",
+    DataAfterClose => "stream.pkt_spurious_retransmission",
+}
+
+/// A set of [`TcpEvent`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpEvents(u32);
+
+impl TcpEvents {
+    /// Adds `e`.
+    pub fn insert(&mut self, e: TcpEvent) {
+        self.0 |= 1 << (e as u32);
+    }
+
+    /// Whether `e` is in the set.
+    pub fn contains(self, e: TcpEvent) -> bool {
+        self.0 & (1 << (e as u32)) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The events, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = TcpEvent> {
+        TcpEvent::ALL
+            .iter()
+            .copied()
+            .filter(move |e| self.contains(*e))
+    }
+}
+
+/// Session state (Suricata's, with the FIN states folded together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SsnState {
+    /// No session: nothing that starts one was seen.
+    #[default]
+    None,
+    /// SYN seen from the client.
+    SynSent,
+    /// SYN-ACK seen from the server.
+    SynRecv,
+    /// Handshake done, picked up midstream, or one-sided.
+    Established,
+    /// FIN seen from one side.
+    Closing,
+    /// RST, or FIN from both sides.
+    Closed,
+}
+
+impl SsnState {
+    /// Whether data is tracked (the session is established or closing).
+    pub fn is_established(self) -> bool {
+        matches!(
+            self,
+            SsnState::Established | SsnState::Closing | SsnState::Closed
+        )
+    }
+}
+
+/// Per-worker memory for TCP streams, shared by all its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamBudget {
+    /// Sessions with allocated streams, at most (`stream.memcap` divided by
+    /// the size of a session's streams).
+    pub max_sessions: u64,
+    /// Buffered segment bytes, at most (`stream.reassembly.memcap`).
+    pub max_bytes: u64,
+    /// Sessions with streams now.
+    pub sessions: u64,
+    /// Buffered segment bytes now.
+    pub bytes: u64,
+    /// Sessions that could not get streams (Suricata's `ssn_memcap_drop`).
+    pub session_drops: u64,
+    /// Segments whose bytes did not fit (`segment_memcap_drop`).
+    pub segment_drops: u64,
+}
+
+/// Session counters, summed per worker (Suricata's `tcp.*` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpCounters {
+    /// Sessions started (handshake or pick-up).
+    pub sessions: u64,
+    /// Sessions picked up midstream.
+    pub midstream_pickups: u64,
+    /// SYN packets.
+    pub syn: u64,
+    /// SYN-ACK packets.
+    pub synack: u64,
+    /// RST packets.
+    pub rst: u64,
+    /// Sessions that became one-sided (asynchronous).
+    pub async_sessions: u64,
+}
+
+const F_ASYNC: u8 = 1;
+const F_MIDSTREAM: u8 = 2;
+const F_CLIENT_ISN: u8 = 4;
+const F_SERVER_ISN: u8 = 8;
+const F_CLIENT_FIN: u8 = 16;
+const F_SERVER_FIN: u8 = 32;
+const F_STREAMS_REFUSED: u8 = 64;
+
+/// The two directions' streams: index 0 is client → server.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    dirs: [StreamDir; 2],
+}
+
+/// What a worker keeps per TCP flow.
+#[derive(Debug, Clone, Default)]
+pub struct TcpSession {
+    state: SsnState,
+    flags: u8,
+    client_isn: u32,
+    server_isn: u32,
+    /// Buffered bytes last charged to the budget.
+    held: u32,
+    streams: Option<Box<Streams>>,
+}
+
+impl TcpSession {
+    /// The session state.
+    pub fn state(&self) -> SsnState {
+        self.state
+    }
+
+    /// Whether the session is one-sided (asynchronous) now.
+    pub fn is_async(&self) -> bool {
+        self.flags & F_ASYNC != 0
+    }
+
+    /// Whether the session was picked up midstream.
+    pub fn is_midstream(&self) -> bool {
+        self.flags & F_MIDSTREAM != 0
+    }
+
+    /// The stream of one direction (0 = to server), if allocated.
+    pub fn stream(&self, dir: usize) -> Option<&StreamDir> {
+        self.streams.as_ref().and_then(|s| s.dirs.get(dir))
+    }
+
+    /// Counters of one direction's stream (zero when none was allocated).
+    pub fn stream_counters(&self, dir: usize) -> StreamCounters {
+        self.stream(dir).map(|s| *s.counters()).unwrap_or_default()
+    }
+
+    /// Applies one segment. `policies` gives the overlap policy of the
+    /// server and of the client (the receivers of each direction); it is
+    /// called only when the streams are allocated. Session events are added
+    /// to `events`; stream events are queued in the streams (see
+    /// [`TcpSession::take_stream_events`]).
+    pub fn packet(
+        &mut self,
+        cfg: &TcpConfig,
+        seg: &Segment<'_>,
+        policies: impl FnOnce() -> (Policy, Policy),
+        budget: &mut StreamBudget,
+        counters: &mut TcpCounters,
+        events: &mut TcpEvents,
+    ) {
+        let fl = seg.flags;
+        let syn = fl & SYN != 0;
+        let ack = fl & ACK != 0;
+        let rst = fl & RST != 0;
+        if syn && ack {
+            counters.synack += 1;
+        } else if syn {
+            counters.syn += 1;
+        }
+        if rst {
+            counters.rst += 1;
+        }
+        if ack && !syn && !rst && seg.ack == 0 {
+            events.insert(TcpEvent::PktBrokenAck);
+        }
+        if self.is_async() && !seg.to_server {
+            // The other side shows up: its ACKs now drive delivery.
+            self.flags &= !F_ASYNC;
+        }
+        match self.state {
+            SsnState::None => self.start(cfg, seg, counters, events),
+            SsnState::SynSent => self.syn_sent(cfg, seg, counters, events),
+            SsnState::SynRecv => self.syn_recv(seg, events),
+            SsnState::Established | SsnState::Closing | SsnState::Closed => {
+                self.established(seg, events);
+            }
+        }
+        if !self.state.is_established() {
+            return;
+        }
+        let data = !seg.payload.is_empty() || seg.missing > 0 || fl & FIN != 0;
+        if self.streams.is_none() && (data || rst) && !self.allocate(cfg, seg.ts, policies, budget)
+        {
+            return;
+        }
+        let Some(streams) = self.streams.as_deref_mut() else {
+            return;
+        };
+        let d = usize::from(!seg.to_server);
+        // A segment that does not fit the budget keeps its sequence space
+        // as a hole: the bytes become a gap once acknowledged.
+        let (payload, missing) = if budget.bytes + seg.payload.len() as u64 > budget.max_bytes
+            && !seg.payload.is_empty()
+            && !rst
+        {
+            budget.segment_drops += 1;
+            let n = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
+            (&[][..], seg.missing.saturating_add(n))
+        } else {
+            (seg.payload, seg.missing)
+        };
+        streams.dirs[d].segment(seg.ts, seg.seq, payload, fl, missing);
+        if ack && !rst && seg.ack != 0 {
+            streams.dirs[1 - d].ack(seg.ack);
+        }
+        if self.flags & F_ASYNC != 0 && seg.to_server {
+            // Suricata moves the async stream's last_ack to this packet's
+            // SEQ: data before it is deliverable.
+            streams.dirs[0].ack(seg.seq);
+        }
+        self.sync(budget);
+    }
+
+    /// Charges the budget with what the streams buffer now (call after
+    /// polling: delivery frees bytes).
+    pub fn sync(&mut self, budget: &mut StreamBudget) {
+        let now = self.buffered_bytes();
+        budget.bytes = (budget.bytes + now).saturating_sub(u64::from(self.held));
+        self.held = u32::try_from(now).unwrap_or(u32::MAX);
+    }
+
+    fn start(
+        &mut self,
+        cfg: &TcpConfig,
+        seg: &Segment<'_>,
+        counters: &mut TcpCounters,
+        events: &mut TcpEvents,
+    ) {
+        let fl = seg.flags;
+        if fl & RST != 0 {
+            events.insert(TcpEvent::RstButNoSession);
+            return;
+        }
+        if fl & FIN != 0 && fl & SYN == 0 {
+            events.insert(TcpEvent::FinButNoSession);
+            return;
+        }
+        if fl & (SYN | ACK) == SYN | ACK {
+            if !(cfg.midstream || cfg.async_oneside) {
+                return;
+            }
+            // The table made the SYN-ACK's receiver the client.
+            self.server_isn = seg.seq;
+            self.client_isn = seg.ack.wrapping_sub(1);
+            self.flags |= F_SERVER_ISN | F_CLIENT_ISN | F_MIDSTREAM;
+            self.state = SsnState::SynRecv;
+            counters.sessions += 1;
+            counters.midstream_pickups += 1;
+            return;
+        }
+        if fl & SYN != 0 {
+            self.client_isn = seg.seq;
+            self.flags |= F_CLIENT_ISN;
+            self.state = SsnState::SynSent;
+            counters.sessions += 1;
+            return;
+        }
+        if fl & ACK != 0 && cfg.midstream {
+            self.state = SsnState::Established;
+            self.flags |= F_MIDSTREAM;
+            if cfg.async_oneside {
+                self.flags |= F_ASYNC;
+                counters.async_sessions += 1;
+            }
+            counters.sessions += 1;
+            counters.midstream_pickups += 1;
+        }
+    }
+
+    fn syn_sent(
+        &mut self,
+        cfg: &TcpConfig,
+        seg: &Segment<'_>,
+        counters: &mut TcpCounters,
+        events: &mut TcpEvents,
+    ) {
+        let fl = seg.flags;
+        if fl & RST != 0 {
+            self.state = SsnState::Closed;
+            return;
+        }
+        if !seg.to_server {
+            if fl & (SYN | ACK) == SYN | ACK {
+                if seg.ack != self.client_isn.wrapping_add(1) {
+                    events.insert(TcpEvent::SynAckWithWrongAck);
+                    return;
+                }
+                self.server_isn = seg.seq;
+                self.flags |= F_SERVER_ISN;
+                self.state = SsnState::SynRecv;
+            }
+            return;
+        }
+        if fl & SYN != 0 {
+            if fl & ACK != 0 {
+                events.insert(TcpEvent::SynAckInWrongDirection);
+                return;
+            }
+            // A SYN resent with another ISN restarts the handshake.
+            self.client_isn = seg.seq;
+            return;
+        }
+        if fl & ACK != 0 {
+            if !cfg.async_oneside {
+                return;
+            }
+            if seg.seq != self.client_isn.wrapping_add(1) {
+                events.insert(TcpEvent::AsyncWrongSeq);
+                return;
+            }
+            self.flags |= F_ASYNC;
+            self.state = SsnState::Established;
+            counters.async_sessions += 1;
+        }
+    }
+
+    fn syn_recv(&mut self, seg: &Segment<'_>, events: &mut TcpEvents) {
+        let fl = seg.flags;
+        if fl & RST != 0 {
+            self.state = SsnState::Closed;
+            return;
+        }
+        if fl & SYN != 0 {
+            if !seg.to_server && fl & ACK != 0 {
+                if seg.ack != self.client_isn.wrapping_add(1) {
+                    events.insert(TcpEvent::SynAckResendWithDiffAck);
+                }
+            } else if seg.to_server && fl & ACK == 0 && seg.seq != self.client_isn {
+                events.insert(TcpEvent::SynResendDiffSeqOnSynRecv);
+            }
+            return;
+        }
+        if fl & ACK == 0 {
+            return;
+        }
+        if !seg.to_server {
+            events.insert(TcpEvent::AckInWrongDir);
+            return;
+        }
+        let right_seq = seg.seq == self.client_isn.wrapping_add(1);
+        let right_ack = seg.ack == self.server_isn.wrapping_add(1);
+        match (right_seq, right_ack) {
+            (_, true) => self.state = SsnState::Established,
+            (true, false) => events.insert(TcpEvent::RightSeqWrongAckEvasion),
+            (false, false) => events.insert(TcpEvent::WrongSeqWrongAck),
+        }
+    }
+
+    fn established(&mut self, seg: &Segment<'_>, events: &mut TcpEvents) {
+        let fl = seg.flags;
+        if fl & SYN != 0 && fl & RST == 0 {
+            let e = match (seg.to_server, fl & ACK != 0) {
+                (true, false) if seg.seq == self.client_isn => TcpEvent::EstSynResend,
+                (true, false) => TcpEvent::EstSynResendDiffSeq,
+                _ => TcpEvent::EstSynAckResend,
+            };
+            events.insert(e);
+            return;
+        }
+        if self.state == SsnState::Closed
+            && fl & RST == 0
+            && (!seg.payload.is_empty() || seg.missing > 0)
+        {
+            events.insert(TcpEvent::DataAfterClose);
+        }
+        if fl & RST != 0 {
+            self.state = SsnState::Closed;
+        } else if fl & FIN != 0 {
+            self.flags |= if seg.to_server {
+                F_CLIENT_FIN
+            } else {
+                F_SERVER_FIN
+            };
+            self.state =
+                if self.flags & (F_CLIENT_FIN | F_SERVER_FIN) == F_CLIENT_FIN | F_SERVER_FIN {
+                    SsnState::Closed
+                } else if self.state == SsnState::Closed {
+                    SsnState::Closed
+                } else {
+                    SsnState::Closing
+                };
+        }
+    }
+
+    /// Allocates the streams, replaying the SYNs seen so far; `false` when
+    /// the budget refuses (counted once per session).
+    fn allocate(
+        &mut self,
+        cfg: &TcpConfig,
+        ts: Timestamp,
+        policies: impl FnOnce() -> (Policy, Policy),
+        budget: &mut StreamBudget,
+    ) -> bool {
+        if self.flags & F_STREAMS_REFUSED != 0 {
+            return false;
+        }
+        if budget.sessions >= budget.max_sessions {
+            budget.session_drops += 1;
+            self.flags |= F_STREAMS_REFUSED;
+            return false;
+        }
+        budget.sessions += 1;
+        let (server_policy, client_policy) = policies();
+        let mut to_server = StreamDir::new(StreamConfig {
+            policy: server_policy,
+            ..cfg.stream
+        });
+        let mut to_client = StreamDir::new(StreamConfig {
+            policy: client_policy,
+            ..cfg.stream
+        });
+        if self.flags & F_CLIENT_ISN != 0 {
+            to_server.segment(ts, self.client_isn, &[], SYN, 0);
+        }
+        if self.flags & F_SERVER_ISN != 0 {
+            to_client.segment(ts, self.server_isn, &[], SYN | ACK, 0);
+        }
+        self.streams = Some(Box::new(Streams {
+            dirs: [to_server, to_client],
+        }));
+        true
+    }
+
+    /// The next deliverable chunk of direction `dir` (0 = to server).
+    pub fn poll(&mut self, dir: usize) -> Option<Chunk<'_>> {
+        self.streams.as_deref_mut()?.dirs.get_mut(dir)?.poll()
+    }
+
+    /// Stream events queued in direction `dir` since the last call.
+    pub fn take_stream_events(&mut self, dir: usize) -> Events {
+        match self
+            .streams
+            .as_deref_mut()
+            .and_then(|s| s.dirs.get_mut(dir))
+        {
+            Some(s) => s.take_events(),
+            None => Events::NONE,
+        }
+    }
+
+    /// End of flow: makes everything buffered deliverable (an established
+    /// session's data is inspected whether or not it was acknowledged, as
+    /// Suricata's end-of-flow reassembly does). Poll afterwards.
+    pub fn flush(&mut self) {
+        if !self.state.is_established() {
+            return;
+        }
+        if let Some(s) = self.streams.as_deref_mut() {
+            for d in &mut s.dirs {
+                d.flush();
+            }
+        }
+    }
+
+    /// Releases the streams' share of `budget` (call when the flow ends,
+    /// after the last poll).
+    pub fn release(&mut self, budget: &mut StreamBudget) {
+        if self.streams.take().is_some() {
+            budget.bytes = budget.bytes.saturating_sub(u64::from(self.held));
+            budget.sessions = budget.sessions.saturating_sub(1);
+        }
+        self.held = 0;
+    }
+
+    /// Bytes of stream memory held (buffered data), for the budget.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.streams
+            .as_ref()
+            .map_or(0, |s| s.dirs.iter().map(StreamDir::buffered_bytes).sum())
+    }
+
+    /// Whether direction `dir` delivered a gap.
+    pub fn had_gap(&self, dir: usize) -> bool {
+        self.stream(dir).is_some_and(|s| s.counters().gaps > 0)
+    }
+}
+
+/// Approximate heap bytes of one session's streams (the allocation that
+/// `stream.memcap` bounds).
+pub fn streams_size() -> usize {
+    std::mem::size_of::<Streams>()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,481 @@
+use super::*;
+use crate::reassembly::Event;
+use crate::table::tcp_flags::PSH;
+use proptest::prelude::*;
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_nanos(ms * 1_000_000)
+}
+
+struct Harness {
+    cfg: TcpConfig,
+    ssn: TcpSession,
+    budget: StreamBudget,
+    counters: TcpCounters,
+    events: TcpEvents,
+    /// Delivered bytes per direction, gaps as `?` bytes.
+    out: [Vec<u8>; 2],
+    gaps: [u64; 2],
+    stream_events: [Events; 2],
+}
+
+impl Harness {
+    fn new(cfg: TcpConfig) -> Harness {
+        Harness {
+            cfg,
+            ssn: TcpSession::default(),
+            budget: StreamBudget {
+                max_sessions: 10,
+                max_bytes: 1 << 20,
+                ..StreamBudget::default()
+            },
+            counters: TcpCounters::default(),
+            events: TcpEvents::default(),
+            out: [Vec::new(), Vec::new()],
+            gaps: [0, 0],
+            stream_events: [Events::NONE; 2],
+        }
+    }
+
+    fn seg(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
+        self.seg_missing(to_server, seq, ack, flags, payload, 0);
+    }
+
+    fn seg_missing(
+        &mut self,
+        to_server: bool,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+        missing: u32,
+    ) {
+        let s = Segment {
+            ts: t(1),
+            to_server,
+            seq,
+            ack,
+            flags,
+            payload,
+            missing,
+        };
+        self.ssn.packet(
+            &self.cfg,
+            &s,
+            || (Policy::Bsd, Policy::Bsd),
+            &mut self.budget,
+            &mut self.counters,
+            &mut self.events,
+        );
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        for d in 0..2 {
+            while let Some(c) = self.ssn.poll(d) {
+                match c {
+                    Chunk::Data { bytes, .. } => self.out[d].extend_from_slice(bytes),
+                    Chunk::Gap { len, .. } => {
+                        self.gaps[d] += len;
+                        self.out[d].extend(std::iter::repeat_n(b'?', len as usize));
+                    }
+                }
+            }
+            self.ssn.sync(&mut self.budget);
+            let e = self.ssn.take_stream_events(d);
+            for ev in e.iter() {
+                self.stream_events[d].insert(ev);
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        self.ssn.flush();
+        self.drain();
+        self.ssn.release(&mut self.budget);
+    }
+}
+
+const C: bool = true;
+const S: bool = false;
+
+/// Client ISN 1000, server ISN 5000: the three-way handshake.
+fn handshake(h: &mut Harness) {
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(S, 5000, 1001, SYN | ACK, b"");
+    h.seg(C, 1001, 5001, ACK, b"");
+}
+
+#[test]
+fn handshake_then_data_is_delivered_on_ack() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    assert!(!h.ssn.is_async());
+    h.seg(C, 1001, 5001, ACK | PSH, b"GET / HTTP/1.0\r\n\r\n");
+    // IDS mode: not deliverable before the server's ACK.
+    assert!(h.out[0].is_empty());
+    h.seg(S, 5001, 1019, ACK | PSH, b"HTTP/1.0 200 OK\r\n");
+    assert_eq!(h.out[0], b"GET / HTTP/1.0\r\n\r\n");
+    assert!(h.out[1].is_empty());
+    h.seg(C, 1019, 5018, ACK | FIN, b"");
+    assert_eq!(h.out[1], b"HTTP/1.0 200 OK\r\n");
+    assert_eq!(h.ssn.state(), SsnState::Closing);
+    h.seg(S, 5018, 1020, ACK | FIN, b"");
+    assert_eq!(h.ssn.state(), SsnState::Closed);
+    h.end();
+    assert_eq!(h.gaps, [0, 0]);
+    assert_eq!(h.counters.sessions, 1);
+    assert_eq!((h.counters.syn, h.counters.synack), (1, 1));
+    assert_eq!(
+        h.budget,
+        StreamBudget {
+            max_sessions: 10,
+            max_bytes: 1 << 20,
+            ..StreamBudget::default()
+        }
+    );
+    assert!(h.events.is_empty());
+}
+
+#[test]
+fn unacknowledged_data_is_flushed_at_the_end() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    h.seg(C, 1004, 5001, ACK, b"def");
+    assert!(h.out[0].is_empty());
+    h.end();
+    assert_eq!(h.out[0], b"abcdef");
+}
+
+#[test]
+fn inline_delivers_without_waiting_for_the_ack() {
+    let mut cfg = TcpConfig::default();
+    cfg.stream.inline = true;
+    let mut h = Harness::new(cfg);
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    assert_eq!(h.out[0], b"abc");
+}
+
+#[test]
+fn synack_with_wrong_ack_is_ignored_with_an_event() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(S, 5000, 777, SYN | ACK, b"");
+    assert!(h.events.contains(TcpEvent::SynAckWithWrongAck));
+    assert_eq!(h.ssn.state(), SsnState::SynSent);
+}
+
+#[test]
+fn ack_from_the_server_in_syn_recv_is_in_the_wrong_direction() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(S, 5000, 1001, SYN | ACK, b"");
+    h.seg(S, 5001, 1001, ACK, b"");
+    assert!(h.events.contains(TcpEvent::AckInWrongDir));
+    assert_eq!(h.ssn.state(), SsnState::SynRecv);
+}
+
+#[test]
+fn first_rst_or_fin_starts_no_session() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1, 2, RST | ACK, b"");
+    assert!(h.events.contains(TcpEvent::RstButNoSession));
+    assert_eq!(h.ssn.state(), SsnState::None);
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1, 2, FIN | ACK, b"");
+    assert!(h.events.contains(TcpEvent::FinButNoSession));
+    assert_eq!(h.ssn.state(), SsnState::None);
+}
+
+#[test]
+fn without_midstream_a_session_without_handshake_is_not_reassembled() {
+    let cfg = TcpConfig {
+        midstream: false,
+        async_oneside: false,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::new(cfg);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    h.seg(S, 5001, 1004, ACK, b"xyz");
+    h.end();
+    assert_eq!(h.ssn.state(), SsnState::None);
+    assert!(h.out[0].is_empty() && h.out[1].is_empty());
+    assert_eq!(h.budget.sessions, 0);
+}
+
+#[test]
+fn midstream_pickup_two_sided() {
+    let cfg = TcpConfig {
+        midstream: true,
+        async_oneside: false,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::new(cfg);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    assert!(h.ssn.is_midstream() && !h.ssn.is_async());
+    assert!(h.out[0].is_empty());
+    h.seg(S, 5001, 1004, ACK, b"xyz");
+    assert_eq!(h.out[0], b"abc");
+    h.seg(C, 1004, 5004, ACK, b"");
+    assert_eq!(h.out[1], b"xyz");
+    assert_eq!(h.counters.midstream_pickups, 1);
+}
+
+#[test]
+fn midstream_one_sided_async_delivers_up_to_each_packets_seq() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    assert!(h.ssn.is_async());
+    // Suricata's async mode: data before this packet's SEQ is deliverable.
+    h.seg(C, 1004, 5001, ACK, b"def");
+    assert_eq!(h.out[0], b"abc");
+    h.end();
+    assert_eq!(h.out[0], b"abcdef");
+    assert_eq!(h.counters.async_sessions, 1);
+}
+
+#[test]
+fn syn_then_client_ack_without_synack_is_async_when_enabled() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(C, 1001, 5001, ACK, b"");
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    assert!(h.ssn.is_async());
+    h.seg(C, 1001, 5001, ACK, b"hello");
+    h.seg(C, 1006, 5001, ACK, b"world");
+    assert_eq!(h.out[0], b"hello");
+    // The server shows up: its ACKs take over.
+    h.seg(S, 5001, 1011, ACK, b"");
+    assert!(!h.ssn.is_async());
+    assert_eq!(h.out[0], b"helloworld");
+}
+
+#[test]
+fn syn_then_client_ack_is_ignored_without_async_oneside() {
+    let cfg = TcpConfig {
+        midstream: false,
+        async_oneside: false,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::new(cfg);
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(C, 1001, 5001, ACK, b"hello");
+    h.end();
+    assert_eq!(h.ssn.state(), SsnState::SynSent);
+    assert!(h.out[0].is_empty());
+}
+
+#[test]
+fn async_ack_with_the_wrong_seq_is_an_event() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1000, 0, SYN, b"");
+    h.seg(C, 4242, 5001, ACK, b"");
+    assert!(h.events.contains(TcpEvent::AsyncWrongSeq));
+    assert_eq!(h.ssn.state(), SsnState::SynSent);
+}
+
+#[test]
+fn synack_first_is_picked_up() {
+    // The table made the SYN-ACK's receiver the client.
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(S, 5000, 1001, SYN | ACK, b"");
+    assert_eq!(h.ssn.state(), SsnState::SynRecv);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    h.seg(S, 5001, 1004, ACK, b"");
+    assert_eq!(h.out[0], b"abc");
+}
+
+#[test]
+fn syn_on_an_established_session_is_an_event() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg(C, 1000, 0, SYN, b"");
+    assert!(h.events.contains(TcpEvent::EstSynResend));
+    h.seg(C, 9999, 0, SYN, b"");
+    assert!(h.events.contains(TcpEvent::EstSynResendDiffSeq));
+    assert_eq!(h.ssn.state(), SsnState::Established);
+}
+
+#[test]
+fn rst_closes_and_its_payload_is_ignored() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    h.seg(S, 5001, 1004, RST | ACK, b"evil");
+    assert_eq!(h.ssn.state(), SsnState::Closed);
+    h.end();
+    assert_eq!(h.out[0], b"abc");
+    assert!(h.out[1].is_empty());
+    assert_eq!(h.counters.rst, 1);
+}
+
+#[test]
+fn ack_for_unseen_data_is_a_gap_and_counts_as_loss() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    // 100 bytes the mirror dropped, then more data.
+    h.seg(C, 1104, 5001, ACK, b"def");
+    h.seg(S, 5001, 1107, ACK, b"");
+    assert_eq!(h.out[0].len(), 106);
+    assert_eq!(&h.out[0][..3], b"abc");
+    assert_eq!(&h.out[0][103..], b"def");
+    assert_eq!(h.gaps[0], 100);
+    let c = h.ssn.stream_counters(0);
+    assert_eq!((c.gap_bytes, c.unseen_gap_bytes), (100, 100));
+    assert!(h.stream_events[0].contains(Event::SeqGap));
+    assert!(h.ssn.had_gap(0) && !h.ssn.had_gap(1));
+}
+
+#[test]
+fn truncated_segments_are_gaps_but_not_loss() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    // A mirror session with PacketLength cut 1000 of 1010 payload bytes.
+    h.seg_missing(C, 1001, 5001, ACK, b"0123456789", 1000);
+    h.seg(S, 5001, 2011, ACK, b"");
+    assert_eq!(h.gaps[0], 1000);
+    let c = h.ssn.stream_counters(0);
+    assert_eq!(
+        (c.gap_bytes, c.unseen_gap_bytes, c.truncated_bytes),
+        (1000, 0, 1000)
+    );
+}
+
+#[test]
+fn a_fuller_copy_fills_the_truncated_one_before_delivery() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg_missing(C, 1001, 5001, ACK, b"01234", 5);
+    // The other ENI's copy, not truncated, arrives before the ACK.
+    h.seg(C, 1001, 5001, ACK, b"0123456789");
+    h.seg(S, 5001, 1011, ACK, b"");
+    assert_eq!(h.out[0], b"0123456789");
+    assert_eq!(h.gaps[0], 0);
+}
+
+#[test]
+fn segments_beyond_the_byte_budget_become_gaps() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.budget.max_bytes = 4;
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abcd");
+    h.seg(C, 1005, 5001, ACK, b"efgh");
+    assert_eq!(h.budget.segment_drops, 1);
+    assert_eq!(h.budget.bytes, 4);
+    h.seg(S, 5001, 1009, ACK, b"");
+    assert_eq!(h.out[0], b"abcd????");
+    assert_eq!(h.budget.bytes, 0);
+    h.end();
+    assert_eq!(h.budget.sessions, 0);
+}
+
+#[test]
+fn sessions_beyond_the_budget_are_tracked_without_streams() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.budget.max_sessions = 0;
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abcd");
+    h.seg(C, 1005, 5001, ACK, b"efgh");
+    assert_eq!(h.budget.session_drops, 1);
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    h.end();
+    assert!(h.out[0].is_empty());
+}
+
+#[test]
+fn handshake_only_flows_allocate_no_streams() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(C, 1000, 0, SYN, b"");
+    assert!(h.ssn.stream(0).is_none());
+    assert_eq!(h.budget.sessions, 0);
+    assert!(std::mem::size_of::<TcpSession>() <= 24);
+}
+
+#[test]
+fn broken_ack_is_an_event() {
+    let mut h = Harness::new(TcpConfig::default());
+    handshake(&mut h);
+    h.seg(C, 1001, 0, ACK, b"x");
+    assert!(h.events.contains(TcpEvent::PktBrokenAck));
+}
+
+#[test]
+fn event_names_are_suricatas() {
+    for e in TcpEvent::ALL {
+        assert!(e.as_str().starts_with("stream."), "{e:?}");
+    }
+    assert_eq!(
+        TcpEvent::AckInWrongDir.as_str(),
+        "stream.3whs_ack_in_wrong_dir"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// A whole connection, each direction cut into random segments, sent
+    /// in a random interleaving with duplicates and reordering, the
+    /// receiver acknowledging what it has: both directions reassemble to
+    /// the original bytes, with no gap.
+    #[test]
+    fn both_directions_reassemble(
+        up in proptest::collection::vec(any::<u8>(), 0..3000),
+        down in proptest::collection::vec(any::<u8>(), 0..3000),
+        cuts in proptest::collection::vec(1usize..400, 1..40),
+        order in proptest::collection::vec(any::<u16>(), 0..200),
+        isn_c in any::<u32>(),
+        isn_s in any::<u32>(),
+    ) {
+        let mut h = Harness::new(TcpConfig::default());
+        h.seg(C, isn_c, 0, SYN, b"");
+        h.seg(S, isn_s, isn_c.wrapping_add(1), SYN | ACK, b"");
+        h.seg(C, isn_c.wrapping_add(1), isn_s.wrapping_add(1), ACK, b"");
+        // Segments: (to_server, offset, len).
+        let mut segs = Vec::new();
+        for (dir, data) in [(C, &up), (S, &down)] {
+            let mut off = 0usize;
+            let mut i = 0;
+            while off < data.len() {
+                let n = cuts[i % cuts.len()].min(data.len() - off);
+                segs.push((dir, off, n));
+                off += n;
+                i += 1;
+            }
+        }
+        // Reorder by swapping, and duplicate some.
+        for (k, r) in order.iter().enumerate() {
+            if segs.is_empty() { break; }
+            let a = k % segs.len();
+            let b = usize::from(*r) % segs.len();
+            if r % 5 == 0 {
+                let s = segs[a];
+                segs.push(s);
+            } else {
+                segs.swap(a, b);
+            }
+        }
+        let mut max_seen = [0usize; 2];
+        for (dir, off, n) in segs {
+            let d = usize::from(!dir);
+            let (data, isn, peer_isn) = if dir { (&up, isn_c, isn_s) } else { (&down, isn_s, isn_c) };
+            let seq = isn.wrapping_add(1).wrapping_add(off as u32);
+            // The receiver ACKs the contiguous data it holds: approximated
+            // by the highest byte the sender sent so far in order.
+            let peer_acked = peer_isn.wrapping_add(1).wrapping_add(max_seen[1 - d] as u32);
+            h.seg(dir, seq, peer_acked, ACK, &data[off..off + n]);
+            if off <= max_seen[d] {
+                max_seen[d] = max_seen[d].max(off + n);
+            }
+        }
+        h.end();
+        prop_assert_eq!(&h.out[0], &up);
+        prop_assert_eq!(&h.out[1], &down);
+        prop_assert_eq!(h.budget.bytes, 0);
+    }
+}
