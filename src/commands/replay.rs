@@ -102,13 +102,19 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
                 eve_records += 1;
             }
             sharded.observe(rec.ts);
-            if let Verdict::Inspect {
-                session,
-                mirror,
-                packet,
-            } = verdict
-            {
-                sharded.inspect(&ingest, rec.ts, session, mirror, &packet, pcap_cnt);
+            match verdict {
+                Verdict::Inspect {
+                    session,
+                    mirror,
+                    packet,
+                } => sharded.inspect(&ingest, rec.ts, session, mirror, &packet, pcap_cnt),
+                Verdict::Duplicate {
+                    session,
+                    mirror,
+                    packet,
+                    fuller: true,
+                } => sharded.fill(&ingest, rec.ts, session, mirror, &packet, pcap_cnt),
+                _ => {}
             }
             eve_records += sharded.drain(&mut eve);
             if eve.len() >= EVE_FLUSH_BYTES {
@@ -135,7 +141,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     eve_records += flow_records;
     let elapsed = started.elapsed();
     mirador_engine::write_stats_record_with(&mut eve, last_ts, elapsed.as_secs(), &ingest, |s| {
-        rt.write(s)
+        rt.write(s, &ingest)
     });
     eve_records += 1;
     out.write_all(&eve).context("writing EVE")?;
@@ -231,6 +237,19 @@ fn summary(
         t.timeouts,
         t.forced,
         t.shutdown
+    );
+    let (tcp, _, st) = rt.tcp_totals();
+    let _ = writeln!(
+        s,
+        "  tcp sessions {} (midstream {}), stream bytes {}, gaps {}, mirror loss {}",
+        tcp.sessions,
+        tcp.midstream_pickups,
+        st.bytes,
+        st.gaps,
+        match st.percent_lost() {
+            Some(p) => format!("{p:.2}% ({} bytes)", st.lost_bytes),
+            None => "n/a".into(),
+        }
     );
     let _ = writeln!(
         s,

@@ -76,6 +76,15 @@ impl<'a> Obj<'a> {
         self
     }
 
+    /// A number field with `decimals` digits after the point (JSON has no
+    /// NaN or infinity: those are written as 0).
+    pub fn f64(&mut self, k: &str, v: f64, decimals: usize) -> &mut Self {
+        self.key(k);
+        let v = if v.is_finite() { v } else { 0.0 };
+        let _ = write!(self.out, "{v:.decimals$}");
+        self
+    }
+
     /// A boolean field.
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);

@@ -160,6 +160,20 @@ pub enum Verdict<'a> {
     Invalid(InvalidCause),
     /// Filtered.
     Filtered(FilterReason),
+    /// Filtered as `duplicate`: another source's copy of a packet already
+    /// inspected (two-ENI dedup). Handed back because a copy that holds
+    /// more bytes than the one kept (`fuller`) can still fill what
+    /// truncation cut from the kept one, before reassembly delivers it.
+    Duplicate {
+        /// Its session.
+        session: SessionId,
+        /// The mirror encapsulation, if any.
+        mirror: Option<Mirror>,
+        /// The decoded inner packet.
+        packet: Inner<'a>,
+        /// It holds more captured bytes than the copy kept.
+        fuller: bool,
+    },
 }
 
 /// The reader stage of one input: pure, no I/O; EVE records go to a byte
@@ -242,6 +256,12 @@ impl Ingest {
                 }
             }
             Verdict::Invalid(cause) => self.accounting.invalid[cause.index()] += 1,
+            Verdict::Duplicate { .. } => {
+                self.accounting.filtered[FilterReason::ALL
+                    .iter()
+                    .position(|r| *r == FilterReason::Duplicate)
+                    .unwrap_or(0)] += 1
+            }
             Verdict::Filtered(reason) => {
                 self.accounting.filtered[FilterReason::ALL
                     .iter()
@@ -355,7 +375,12 @@ impl Ingest {
             if let DedupVerdict::Duplicate { fuller } = verdict {
                 self.dedup_fuller_dropped += u64::from(fuller);
                 self.sessions.get_mut(session).counters.duplicates += 1;
-                return Verdict::Filtered(FilterReason::Duplicate);
+                return Verdict::Duplicate {
+                    session,
+                    mirror: d.mirror,
+                    packet,
+                    fuller,
+                };
             }
         }
         Verdict::Inspect {
@@ -492,6 +517,7 @@ mod tests {
             Verdict::Inspect { session, .. } => Got::Inspect(session),
             Verdict::Invalid(c) => Got::Invalid(c),
             Verdict::Filtered(r) => Got::Filtered(r),
+            Verdict::Duplicate { .. } => Got::Filtered(FilterReason::Duplicate),
         }
     }
 

@@ -421,6 +421,19 @@ impl<U: Default> FlowTable<U> {
         Some((&e.flow, &e.user))
     }
 
+    /// The flow of `key` for a packet going in `dir`, without applying a
+    /// packet to it (counters, state and expiry order unchanged).
+    pub fn peek_mut(&mut self, key: &FlowKey, dir: Direction) -> Option<Touched<'_, U>> {
+        let i = self.find(key)?;
+        let e = self.slots[i as usize].entry.as_mut()?;
+        Some(Touched {
+            to_server: (dir == Direction::LoToHi) == e.flow.client_is_lo,
+            flow: &e.flow,
+            user: &mut e.user,
+            created: false,
+        })
+    }
+
     /// Applies a packet to its flow, creating the flow if needed. Flows it
     /// ends (timed out on lookup, swept or evicted at the cap) are appended
     /// to `out`, sorted by `(first_seen, key)` within this call.

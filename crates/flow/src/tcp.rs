@@ -538,14 +538,12 @@ impl TcpSession {
             } else {
                 F_SERVER_FIN
             };
-            self.state =
-                if self.flags & (F_CLIENT_FIN | F_SERVER_FIN) == F_CLIENT_FIN | F_SERVER_FIN {
-                    SsnState::Closed
-                } else if self.state == SsnState::Closed {
-                    SsnState::Closed
-                } else {
-                    SsnState::Closing
-                };
+            let both = self.flags & (F_CLIENT_FIN | F_SERVER_FIN) == F_CLIENT_FIN | F_SERVER_FIN;
+            if both || self.state == SsnState::Closed {
+                self.state = SsnState::Closed;
+            } else {
+                self.state = SsnState::Closing;
+            }
         }
     }
 

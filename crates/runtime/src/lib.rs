@@ -30,8 +30,11 @@
 #![warn(missing_docs)]
 
 mod record;
+mod worker;
 
-pub use record::{FlowUser, flow_record};
+pub use record::{FlowUser, StreamAnomaly, flow_record, stream_anomaly};
+pub use worker::{PolicyMap, StreamTotals};
+use worker::{Worker, WorkerShared};
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
@@ -42,7 +45,8 @@ use mirador_engine::eve::SessionLabel;
 use mirador_engine::sessions::SessionId;
 use mirador_flow::defrag::{DefragConfig, Defragmenter, Verdict as DefragVerdict};
 use mirador_flow::key::{Direction, FlowKey, PacketKey, classify};
-use mirador_flow::table::{EndedFlow, FlowTable, Packet, TableConfig, TableCounters};
+use mirador_flow::table::{FlowTable, TableConfig, TableCounters};
+use mirador_flow::tcp::{StreamBudget, TcpConfig, TcpCounters, segment_fields};
 use mirador_wire::{Inner, Mirror, Network, Timestamp, Transport, linktype};
 
 /// Packets per batch.
@@ -52,8 +56,6 @@ pub const QUEUE_BATCHES: usize = 16;
 /// Every this many packets read, partial batches are sent and idle shards
 /// get the watermark.
 pub const HEARTBEAT_PACKETS: u64 = 1024;
-/// A worker sends its EVE buffer to the writer once it holds this much.
-const WORKER_FLUSH_BYTES: usize = 64 << 10;
 
 /// Runtime settings.
 #[derive(Debug, Clone)]
@@ -66,6 +68,14 @@ pub struct RuntimeConfig {
     pub community_id_seed: u16,
     /// IP defragmentation.
     pub defrag: DefragConfig,
+    /// TCP sessions and reassembly.
+    pub tcp: TcpConfig,
+    /// Overlap policies of receiving hosts (`host-os-policy`).
+    pub policies: PolicyMap,
+    /// Each worker's stream memory (`max_sessions`, `max_bytes`).
+    pub budget: StreamBudget,
+    /// Write stream events as EVE `anomaly` records.
+    pub stream_events: bool,
 }
 
 impl RuntimeConfig {
@@ -75,12 +85,30 @@ impl RuntimeConfig {
         RuntimeConfig {
             workers: workers.max(1),
             table: TableConfig {
-                midstream: config.stream.midstream,
+                // Suricata reverses a flow whose first packet is a SYN-ACK
+                // when either setting is on.
+                midstream: config.stream.midstream || config.stream.async_oneside,
                 timeouts: config.flow_timeouts,
                 ..TableConfig::default()
             },
             community_id_seed: 0,
             defrag: DefragConfig::default(),
+            tcp: TcpConfig {
+                midstream: config.stream.midstream,
+                async_oneside: config.stream.async_oneside,
+                stream: mirador_flow::reassembly::StreamConfig {
+                    inline: config.stream.inline,
+                    depth: config.stream.reassembly.depth.bytes(),
+                    ..Default::default()
+                },
+            },
+            policies: PolicyMap::default(),
+            budget: StreamBudget {
+                max_sessions: u64::MAX,
+                max_bytes: u64::MAX,
+                ..StreamBudget::default()
+            },
+            stream_events: true,
         }
     }
 }
@@ -92,6 +120,24 @@ pub enum MetaKind {
     Flow,
     /// An ICMP error for the flow `key` (it never creates a flow).
     IcmpError,
+    /// Another source's fuller copy of a packet already applied: its TCP
+    /// bytes may fill what truncation cut; it is not counted again.
+    Filler,
+}
+
+/// The TCP fields of a packet.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpMeta {
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Offset of the payload in the frame.
+    pub payload_off: u32,
+    /// Captured payload bytes.
+    pub payload_len: u32,
+    /// Payload bytes declared but not captured.
+    pub missing: u32,
 }
 
 /// The fixed part of one packet in a batch.
@@ -113,6 +159,8 @@ pub struct Meta {
     pub len: u32,
     /// TCP flags, for TCP packets with a header.
     pub tcp_flags: Option<u8>,
+    /// TCP sequence fields and payload position.
+    pub tcp: Option<TcpMeta>,
     /// ICMP type and code, for ICMP packets.
     pub icmp: Option<(u8, u8)>,
     /// The session (index into the worker's labels).
@@ -160,7 +208,7 @@ impl Batch {
 }
 
 /// One worker's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkerStats {
     /// Packets it processed.
     pub packets: u64,
@@ -168,6 +216,14 @@ pub struct WorkerStats {
     pub flows: u64,
     /// Its flow table's counters.
     pub table: TableCounters,
+    /// TCP session counters.
+    pub tcp: TcpCounters,
+    /// Its stream memory at the end, with the drops at its caps.
+    pub budget: StreamBudget,
+    /// Stream totals of its ended TCP sessions.
+    pub streams: StreamTotals,
+    /// The same per mirror session (indexed by session id).
+    pub sessions: Vec<StreamTotals>,
 }
 
 /// Every worker's counters, in worker order.
@@ -195,12 +251,15 @@ impl RuntimeStats {
             t.cap_hits += w.table.cap_hits;
             t.emergency_entered += w.table.emergency_entered;
             t.emergency_over += w.table.emergency_over;
+            t.tcp_reuse += w.table.tcp_reuse;
         }
         t
     }
 
-    /// Writes `flow` and `workers` into a `stats` object.
-    pub fn write(&self, s: &mut mirador_engine::eve::Obj<'_>) {
+    /// Writes `flow`, `defrag`, `tcp`, `capture_loss` and `workers` into a
+    /// `stats` object; `ingest`'s sessions name the per-session and
+    /// per-tenant loss figures.
+    pub fn write(&self, s: &mut mirador_engine::eve::Obj<'_>, ingest: &Ingest) {
         let t = self.flow_totals();
         s.obj("flow", |f| {
             f.u64("created", t.created)
@@ -228,15 +287,107 @@ impl RuntimeStats {
                     .u64("truncated", d.dropped_truncated);
             });
         });
+        let (tcp, budget, streams) = self.tcp_totals();
+        s.obj("tcp", |o| {
+            o.u64("sessions", tcp.sessions)
+                .u64("midstream_pickups", tcp.midstream_pickups)
+                .u64("async_sessions", tcp.async_sessions)
+                .u64("syn", tcp.syn)
+                .u64("synack", tcp.synack)
+                .u64("rst", tcp.rst)
+                .u64("ssn_memcap_drop", budget.session_drops)
+                .u64(
+                    "segment_memcap_drop",
+                    budget.segment_drops + streams.dropped_segments,
+                )
+                .u64("reassembly_gap", streams.gaps)
+                .u64("overlap", streams.overlaps)
+                .u64("overlap_diff_data", streams.overlap_different_data)
+                .u64("stream_depth_reached", streams.depth_reached)
+                .u64("tcp_reuse", self.flow_totals().tcp_reuse);
+            o.obj("reassembly", |r| {
+                r.u64("streams", streams.streams)
+                    .u64("bytes", streams.bytes)
+                    .u64("gap_bytes", streams.gap_bytes)
+                    .u64("truncated_bytes", streams.truncated_bytes)
+                    .u64("retransmissions", streams.retransmissions)
+                    .u64("out_of_window", streams.out_of_window);
+            });
+        });
+        s.obj("capture_loss", |o| {
+            write_loss(o, &streams);
+            let mut tenants: std::collections::BTreeMap<&str, StreamTotals> = Default::default();
+            o.obj("sessions", |ss| {
+                for (id, sess) in ingest.sessions().iter().enumerate() {
+                    let t = self.session_streams(id);
+                    if t == StreamTotals::default() {
+                        continue;
+                    }
+                    tenants
+                        .entry(sess.spec.label.tenant.as_str())
+                        .or_default()
+                        .add(&t);
+                    ss.obj(&sess.spec.display, |x| write_loss(x, &t));
+                }
+            });
+            o.obj("tenants", |ts| {
+                for (name, t) in &tenants {
+                    ts.obj(name, |x| write_loss(x, t));
+                }
+            });
+        });
         s.objs("workers", self.workers.iter(), |o, w| {
             o.u64("packets", w.packets).u64("flows", w.flows);
         });
+    }
+
+    /// TCP counters, stream budgets and stream totals summed over the
+    /// workers.
+    pub fn tcp_totals(&self) -> (TcpCounters, StreamBudget, StreamTotals) {
+        let mut c = TcpCounters::default();
+        let mut b = StreamBudget::default();
+        let mut t = StreamTotals::default();
+        for w in &self.workers {
+            c.sessions += w.tcp.sessions;
+            c.midstream_pickups += w.tcp.midstream_pickups;
+            c.async_sessions += w.tcp.async_sessions;
+            c.syn += w.tcp.syn;
+            c.synack += w.tcp.synack;
+            c.rst += w.tcp.rst;
+            b.session_drops += w.budget.session_drops;
+            b.segment_drops += w.budget.segment_drops;
+            t.add(&w.streams);
+        }
+        (c, b, t)
+    }
+
+    /// Stream totals of session `id`, summed over the workers.
+    pub fn session_streams(&self, id: usize) -> StreamTotals {
+        let mut t = StreamTotals::default();
+        for w in &self.workers {
+            if let Some(s) = w.sessions.get(id) {
+                t.add(s);
+            }
+        }
+        t
+    }
+}
+
+/// The mirror-loss estimate of some streams, like Zeek's capture_loss:
+/// bytes the receivers acknowledged (or that later data proves were sent)
+/// which the sensor never saw, over those plus the bytes it saw.
+pub fn write_loss(o: &mut mirador_engine::eve::Obj<'_>, t: &StreamTotals) {
+    o.u64("bytes_seen", t.bytes)
+        .u64("bytes_lost", t.lost_bytes)
+        .u64("gaps", t.gaps);
+    if let Some(p) = t.percent_lost() {
+        o.f64("percent_lost", p, 2);
     }
 }
 
 enum ToWriter {
     Eve(Vec<u8>, u64),
-    Done(usize, WorkerStats),
+    Done(usize, Box<WorkerStats>),
 }
 
 /// The reader's side of the sharded workers.
@@ -279,7 +430,13 @@ impl Sharded {
             let w = Worker {
                 index: i,
                 table: FlowTable::new(cfg.table),
-                seed: cfg.community_id_seed,
+                shared: WorkerShared {
+                    tcp: cfg.tcp,
+                    policies: cfg.policies.clone(),
+                    budget: cfg.budget,
+                    seed: cfg.community_id_seed,
+                    stream_events: cfg.stream_events,
+                },
                 rx,
                 spare: spare_tx.clone(),
                 out: to_writer.clone(),
@@ -357,7 +514,26 @@ impl Sharded {
         if packet.fragment().is_some() {
             self.defragment(ingest, ts, session, mirror, packet, pcap_cnt);
         } else {
-            self.inspect_whole(ingest, ts, session, mirror, packet, pcap_cnt);
+            self.inspect_whole(ingest, ts, session, mirror, packet, pcap_cnt, false);
+        }
+    }
+
+    /// Hands over another source's copy of a packet already inspected
+    /// (`filtered{duplicate}` by two-ENI dedup) that holds more bytes than
+    /// the copy kept: its TCP payload can fill what truncation cut from the
+    /// kept copy if reassembly has not delivered those bytes yet (after
+    /// that, the kept copy's gap stands). It counts nowhere else.
+    pub fn fill(
+        &mut self,
+        ingest: &Ingest,
+        ts: Timestamp,
+        session: SessionId,
+        mirror: Option<Mirror>,
+        packet: &Inner<'_>,
+        pcap_cnt: u64,
+    ) {
+        if packet.fragment().is_none() {
+            self.inspect_whole(ingest, ts, session, mirror, packet, pcap_cnt, true);
         }
     }
 
@@ -392,7 +568,7 @@ impl Sharded {
                 && whole.fragment().is_none()
             {
                 whole.vlan = packet.vlan;
-                self.inspect_whole(ingest, ts, session, mirror, &whole, pcap_cnt);
+                self.inspect_whole(ingest, ts, session, mirror, &whole, pcap_cnt, false);
             }
         }
         self.reassembled = buf;
@@ -430,6 +606,7 @@ impl Sharded {
         self.pending_records += 1;
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn inspect_whole(
         &mut self,
         ingest: &Ingest,
@@ -438,14 +615,17 @@ impl Sharded {
         mirror: Option<Mirror>,
         packet: &Inner<'_>,
         pcap_cnt: u64,
+        filler: bool,
     ) {
         let tenant = self.tenant_of(ingest, session);
         let Some(pk) = classify(tenant, packet) else {
-            self.stats.no_flow += 1;
+            self.stats.no_flow += u64::from(!filler);
             return;
         };
         let (key, dir, kind) = match pk {
+            PacketKey::Flow { key, dir } if filler => (key, dir, MetaKind::Filler),
             PacketKey::Flow { key, dir } => (key, dir, MetaKind::Flow),
+            PacketKey::IcmpError { .. } if filler => return,
             PacketKey::IcmpError {
                 quoted, quoted_dir, ..
             } => (quoted, quoted_dir.reverse(), MetaKind::IcmpError),
@@ -479,6 +659,16 @@ impl Sharded {
             } => (None, Some((icmp_type, icmp_code))),
             _ => (None, None),
         };
+        let tcp = segment_fields(packet).map(|(seq, ack, _, off, len, missing)| TcpMeta {
+            seq,
+            ack,
+            payload_off: u32::try_from(off).unwrap_or(u32::MAX),
+            payload_len: u32::try_from(len).unwrap_or(0),
+            missing,
+        });
+        if filler && tcp.is_none_or(|t| t.payload_len == 0) {
+            return;
+        }
         let b = &mut self.filling[shard];
         let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
         b.arena.extend_from_slice(packet.frame);
@@ -491,6 +681,7 @@ impl Sharded {
             offset,
             len: u32::try_from(packet.frame.len()).unwrap_or(u32::MAX),
             tcp_flags,
+            tcp,
             icmp,
             session: session_u32,
             pcap_cnt,
@@ -595,108 +786,10 @@ impl Sharded {
             }
             ToWriter::Done(i, s) => {
                 if let Some(w) = self.stats.workers.get_mut(i) {
-                    *w = s;
+                    *w = *s;
                 }
                 0
             }
         }
-    }
-}
-
-struct Worker {
-    index: usize,
-    table: FlowTable<FlowUser>,
-    seed: u16,
-    rx: Receiver<Batch>,
-    spare: Sender<Batch>,
-    out: Sender<ToWriter>,
-    bufs: Receiver<Vec<u8>>,
-}
-
-impl Worker {
-    fn run(mut self) {
-        let mut stats = WorkerStats::default();
-        let mut labels: Vec<Option<SessionLabel>> = Vec::new();
-        let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
-        let mut eve = Vec::with_capacity(WORKER_FLUSH_BYTES * 2);
-        let mut records = 0u64;
-        while let Ok(mut batch) = self.rx.recv() {
-            for (s, label) in batch.labels.drain(..) {
-                let s = s as usize;
-                if labels.len() <= s {
-                    labels.resize(s + 1, None);
-                }
-                labels[s] = Some(label);
-            }
-            for m in &batch.packets {
-                if m.watermark > self.table.watermark() {
-                    self.table.advance(m.watermark, &mut ended);
-                }
-                let pkt = Packet {
-                    ts: m.ts,
-                    dir: m.dir,
-                    len: m.len,
-                    tcp_flags: m.tcp_flags,
-                };
-                stats.packets += 1;
-                match m.kind {
-                    MetaKind::Flow => {
-                        let t = self.table.update(&m.key, &pkt, &mut ended);
-                        if t.created {
-                            stats.flows += 1;
-                            *t.user = FlowUser {
-                                session: m.session,
-                                mirror: m.mirror,
-                                icmp: m.icmp,
-                            };
-                        }
-                    }
-                    MetaKind::IcmpError => {
-                        let _ = self.table.update_existing(&m.key, &pkt, &mut ended);
-                    }
-                }
-            }
-            self.table.advance(batch.watermark, &mut ended);
-            self.write(&mut ended, &labels, &mut eve, &mut records);
-            batch.clear();
-            let _ = self.spare.send(batch);
-        }
-        self.table.shutdown(&mut ended);
-        self.write(&mut ended, &labels, &mut eve, &mut records);
-        self.flush(&mut eve, &mut records);
-        stats.table = *self.table.counters();
-        let _ = self.out.send(ToWriter::Done(self.index, stats));
-    }
-
-    /// Writes the ended flows' records, handing the buffer to the writer
-    /// whenever it is full (a shutdown can end a whole table at once).
-    fn write(
-        &self,
-        ended: &mut Vec<EndedFlow<FlowUser>>,
-        labels: &[Option<SessionLabel>],
-        eve: &mut Vec<u8>,
-        records: &mut u64,
-    ) {
-        for e in ended.drain(..) {
-            let label = labels.get(e.user.session as usize).and_then(|l| l.as_ref());
-            flow_record(eve, &e, label, self.seed);
-            *records += 1;
-            if eve.len() >= WORKER_FLUSH_BYTES {
-                self.flush(eve, records);
-            }
-        }
-    }
-
-    fn flush(&self, eve: &mut Vec<u8>, records: &mut u64) {
-        if eve.is_empty() {
-            return;
-        }
-        let next = self
-            .bufs
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(WORKER_FLUSH_BYTES * 2));
-        let full = std::mem::replace(eve, next);
-        let _ = self.out.send(ToWriter::Eve(full, *records));
-        *records = 0;
     }
 }

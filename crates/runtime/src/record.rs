@@ -1,13 +1,15 @@
 //! EVE `flow` records in Suricata's layout.
 
 use mirador_engine::eve::{Obj, SessionLabel, mirror_object};
-use mirador_flow::key::proto;
+use mirador_flow::key::{Endpoint, FlowKey, proto};
 use mirador_flow::table::{EndedFlow, TcpState};
-use mirador_wire::Mirror;
+use mirador_flow::tcp::TcpSession;
 use mirador_wire::community_id::community_id_v1;
+use mirador_wire::{Mirror, Timestamp};
 
-/// What a worker keeps with each flow: from the flow's first packet.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a worker keeps with each flow: from the flow's first packet, and
+/// the TCP session.
+#[derive(Debug, Clone, Default)]
 pub struct FlowUser {
     /// The session of the first packet.
     pub session: u32,
@@ -15,6 +17,8 @@ pub struct FlowUser {
     pub mirror: Option<Mirror>,
     /// ICMP type and code of the first packet (ICMP flows).
     pub icmp: Option<(u8, u8)>,
+    /// TCP session and streams (TCP flows).
+    pub tcp: TcpSession,
 }
 
 /// Suricata's flow id is a 48-bit number; ours is the key's stable hash,
@@ -108,11 +112,65 @@ pub fn flow_record(
                 }
             }
             t.str("state", tcp_state_name(f.tcp_state));
+            // Suricata's gap flags: a direction's stream had data missing.
+            if e.user.tcp.had_gap(0) {
+                t.bool("ts_gap", true);
+            }
+            if e.user.tcp.had_gap(1) {
+                t.bool("tc_gap", true);
+            }
         });
     }
     if let (Some(m), Some(l)) = (&e.user.mirror, label) {
         mirror_object(&mut o, m, l);
     }
+    o.close();
+    out.push(b'\n');
+}
+
+/// A stream event on one packet, for [`stream_anomaly`].
+#[derive(Debug, Clone, Copy)]
+pub struct StreamAnomaly<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// 1-based packet number in the input.
+    pub pcap_cnt: u64,
+    /// The flow.
+    pub key: &'a FlowKey,
+    /// The packet's source.
+    pub src: Endpoint,
+    /// The packet's destination.
+    pub dst: Endpoint,
+    /// Suricata's event name, e.g. `stream.reassembly_seq_gap`.
+    pub event: &'a str,
+    /// The packet's mirror encapsulation and session.
+    pub mirror: Option<(&'a Mirror, &'a SessionLabel)>,
+}
+
+/// Appends an EVE `anomaly` record of type `stream` (Suricata's layout).
+pub fn stream_anomaly(out: &mut Vec<u8>, a: &StreamAnomaly<'_>) {
+    let mut o = Obj::new(out);
+    o.ts("timestamp", a.ts)
+        .u64("flow_id", a.key.stable_hash() & FLOW_ID_MASK);
+    if a.pcap_cnt > 0 {
+        o.u64("pcap_cnt", a.pcap_cnt);
+    }
+    o.str("event_type", "anomaly");
+    if !a.key.vlan.is_empty() {
+        o.u64s("vlan", a.key.vlan.as_slice().iter().map(|v| u64::from(*v)));
+    }
+    o.ip("src_ip", a.src.addr)
+        .u64("src_port", u64::from(a.src.port))
+        .ip("dest_ip", a.dst.addr)
+        .u64("dest_port", u64::from(a.dst.port))
+        .proto("proto", a.key.proto)
+        .str("pkt_src", if a.pcap_cnt > 0 { "wire/pcap" } else { "wire" });
+    if let Some((m, l)) = a.mirror {
+        mirror_object(&mut o, m, l);
+    }
+    o.obj("anomaly", |x| {
+        x.str("type", "stream").str("event", a.event);
+    });
     o.close();
     out.push(b'\n');
 }

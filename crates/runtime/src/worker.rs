@@ -1,0 +1,364 @@
+//! A flow worker: one shard's flow table, TCP sessions and streams.
+//!
+//! For each packet of a batch, in order: advance the table to the packet's
+//! watermark, apply the packet to its flow, and for TCP feed the session
+//! ([`TcpSession`]), then hand each direction's newly deliverable bytes and
+//! gaps to the stream consumer, and write stream events as EVE `anomaly`
+//! records. Ended flows are flushed (their remaining stream data
+//! delivered), then written as EVE `flow` records.
+//!
+//! The stream consumer is where detection plugs in: today it counts what
+//! it is given ([`StreamTotals`]), which is what the mirror-loss estimate
+//! and the stats need.
+
+use crossbeam_channel::{Receiver, Sender};
+use ipnet::IpNet;
+use mirador_engine::eve::SessionLabel;
+use mirador_flow::key::proto;
+use mirador_flow::reassembly::{Chunk, Policy, StreamCounters};
+use mirador_flow::table::{EndedFlow, FlowTable, Packet};
+use mirador_flow::tcp::{Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
+use std::net::IpAddr;
+
+use crate::record::{StreamAnomaly, flow_record, stream_anomaly};
+use crate::{Batch, FlowUser, Meta, MetaKind, ToWriter, WorkerStats};
+
+/// A worker sends its EVE buffer to the writer once it holds this much.
+pub(crate) const WORKER_FLUSH_BYTES: usize = 64 << 10;
+
+/// Overlap policies by receiving host: the longest matching prefix wins.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyMap {
+    /// For addresses no entry matches.
+    pub default: Policy,
+    /// `(network, policy)`; a linear scan, meant for a handful of entries.
+    pub entries: Vec<(IpNet, Policy)>,
+}
+
+impl PolicyMap {
+    /// The policy of host `addr`.
+    pub fn policy_for(&self, addr: IpAddr) -> Policy {
+        self.entries
+            .iter()
+            .filter(|(n, _)| n.contains(&addr))
+            .max_by_key(|(n, _)| n.prefix_len())
+            .map_or(self.default, |(_, p)| *p)
+    }
+}
+
+/// Stream totals of ended TCP sessions (one worker, or summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamTotals {
+    /// Directions that delivered anything (data or gap).
+    pub streams: u64,
+    /// Data bytes delivered to the consumer.
+    pub bytes: u64,
+    /// Gap chunks delivered.
+    pub gaps: u64,
+    /// Bytes in gaps.
+    pub gap_bytes: u64,
+    /// Gap bytes never seen at all: the mirror's loss.
+    pub lost_bytes: u64,
+    /// Bytes cut by mirror truncation (`packet-length`, MTU).
+    pub truncated_bytes: u64,
+    /// Segments that only repeated received bytes.
+    pub retransmissions: u64,
+    /// Segments that overlapped received data.
+    pub overlaps: u64,
+    /// Of those, overlaps with different data.
+    pub overlap_different_data: u64,
+    /// Directions that reached the depth.
+    pub depth_reached: u64,
+    /// Segments dropped at a per-direction cap.
+    pub dropped_segments: u64,
+    /// Segments out of window.
+    pub out_of_window: u64,
+}
+
+impl StreamTotals {
+    fn add_dir(&mut self, c: &StreamCounters) {
+        if c.bytes_delivered > 0 || c.gaps > 0 {
+            self.streams += 1;
+        }
+        self.bytes += c.bytes_delivered;
+        self.gaps += c.gaps;
+        self.gap_bytes += c.gap_bytes;
+        self.lost_bytes += c.unseen_gap_bytes;
+        self.truncated_bytes += c.truncated_bytes;
+        self.retransmissions += c.retransmissions;
+        self.overlaps += c.overlaps;
+        self.overlap_different_data += c.overlap_different_data;
+        self.depth_reached += c.depth_reached;
+        self.dropped_segments += c.dropped_segments;
+        self.out_of_window += c.out_of_window;
+    }
+
+    /// Adds another total.
+    pub fn add(&mut self, o: &StreamTotals) {
+        self.streams += o.streams;
+        self.bytes += o.bytes;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.lost_bytes += o.lost_bytes;
+        self.truncated_bytes += o.truncated_bytes;
+        self.retransmissions += o.retransmissions;
+        self.overlaps += o.overlaps;
+        self.overlap_different_data += o.overlap_different_data;
+        self.depth_reached += o.depth_reached;
+        self.dropped_segments += o.dropped_segments;
+        self.out_of_window += o.out_of_window;
+    }
+
+    /// The share of stream bytes the mirror lost, in percent: bytes
+    /// acknowledged (or followed by later data) that were never seen, over
+    /// those plus the bytes seen. `None` before any stream byte.
+    pub fn percent_lost(&self) -> Option<f64> {
+        let total = self.bytes + self.lost_bytes;
+        (total > 0).then(|| self.lost_bytes as f64 * 100.0 / total as f64)
+    }
+}
+
+/// Worker settings shared by all workers.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerShared {
+    pub tcp: TcpConfig,
+    pub policies: PolicyMap,
+    pub budget: StreamBudget,
+    pub seed: u16,
+    pub stream_events: bool,
+}
+
+pub(crate) struct Worker {
+    pub index: usize,
+    pub table: FlowTable<FlowUser>,
+    pub shared: WorkerShared,
+    pub rx: Receiver<Batch>,
+    pub spare: Sender<Batch>,
+    pub out: Sender<ToWriter>,
+    pub bufs: Receiver<Vec<u8>>,
+}
+
+/// The worker's state besides the table (split so that a flow borrowed
+/// from the table and this can be used together).
+struct State {
+    stats: WorkerStats,
+    labels: Vec<Option<SessionLabel>>,
+    eve: Vec<u8>,
+    records: u64,
+    budget: StreamBudget,
+}
+
+impl Worker {
+    pub(crate) fn run(mut self) {
+        let mut st = State {
+            stats: WorkerStats::default(),
+            labels: Vec::new(),
+            eve: Vec::with_capacity(WORKER_FLUSH_BYTES * 2),
+            records: 0,
+            budget: self.shared.budget,
+        };
+        let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
+        while let Ok(mut batch) = self.rx.recv() {
+            for (s, label) in batch.labels.drain(..) {
+                let s = s as usize;
+                if st.labels.len() <= s {
+                    st.labels.resize(s + 1, None);
+                }
+                st.labels[s] = Some(label);
+            }
+            for m in &batch.packets {
+                if m.watermark > self.table.watermark() {
+                    self.table.advance(m.watermark, &mut ended);
+                    self.end_flows(&mut ended, &mut st);
+                }
+                self.packet(&batch, m, &mut ended, &mut st);
+                self.end_flows(&mut ended, &mut st);
+            }
+            self.table.advance(batch.watermark, &mut ended);
+            self.end_flows(&mut ended, &mut st);
+            batch.clear();
+            let _ = self.spare.send(batch);
+        }
+        self.table.shutdown(&mut ended);
+        self.end_flows(&mut ended, &mut st);
+        self.flush(&mut st);
+        st.stats.table = *self.table.counters();
+        st.stats.budget = st.budget;
+        let _ = self
+            .out
+            .send(ToWriter::Done(self.index, Box::new(st.stats)));
+    }
+
+    fn packet(
+        &mut self,
+        batch: &Batch,
+        m: &Meta,
+        ended: &mut Vec<EndedFlow<FlowUser>>,
+        st: &mut State,
+    ) {
+        let pkt = Packet {
+            ts: m.ts,
+            dir: m.dir,
+            len: m.len,
+            tcp_flags: m.tcp_flags,
+        };
+        st.stats.packets += 1;
+        let touched = match m.kind {
+            MetaKind::Flow => {
+                let t = self.table.update(&m.key, &pkt, ended);
+                if t.created {
+                    st.stats.flows += 1;
+                    t.user.session = m.session;
+                    t.user.mirror = m.mirror;
+                    t.user.icmp = m.icmp;
+                }
+                t
+            }
+            MetaKind::IcmpError => {
+                let _ = self.table.update_existing(&m.key, &pkt, ended);
+                return;
+            }
+            MetaKind::Filler => {
+                // A fuller mirror copy of a packet already counted: only
+                // its bytes are used, to fill what truncation cut.
+                match self.table.peek_mut(&m.key, m.dir) {
+                    Some(t) => t,
+                    None => return,
+                }
+            }
+        };
+        let Some(tcp) = m.tcp else {
+            return;
+        };
+        let flow = touched.flow;
+        let user = touched.user;
+        let to_server = touched.to_server;
+        let frame = batch.frame(m);
+        let payload = frame
+            .get(tcp.payload_off as usize..(tcp.payload_off + tcp.payload_len) as usize)
+            .unwrap_or(&[]);
+        let seg = Segment {
+            ts: m.ts,
+            to_server,
+            seq: tcp.seq,
+            ack: tcp.ack,
+            flags: m.tcp_flags.unwrap_or(0),
+            payload,
+            missing: tcp.missing,
+        };
+        let (client, server) = m.key.endpoints(flow.client_dir());
+        let policies = &self.shared.policies;
+        let mut events = TcpEvents::default();
+        user.tcp.packet(
+            &self.shared.tcp,
+            &seg,
+            || {
+                (
+                    policies.policy_for(server.addr),
+                    policies.policy_for(client.addr),
+                )
+            },
+            &mut st.budget,
+            &mut st.stats.tcp,
+            &mut events,
+        );
+        deliver(&mut user.tcp);
+        user.tcp.sync(&mut st.budget);
+        if !self.shared.stream_events {
+            let _ = (
+                user.tcp.take_stream_events(0),
+                user.tcp.take_stream_events(1),
+            );
+            return;
+        }
+        let (src, dst) = m.key.endpoints(m.dir);
+        let label = st.labels.get(m.session as usize).and_then(|l| l.as_ref());
+        let mut a = StreamAnomaly {
+            ts: m.ts,
+            pcap_cnt: m.pcap_cnt,
+            key: &m.key,
+            src,
+            dst,
+            event: "",
+            mirror: m.mirror.as_ref().zip(label),
+        };
+        for e in events.iter() {
+            a.event = e.as_str();
+            stream_anomaly(&mut st.eve, &a);
+            st.records += 1;
+        }
+        for d in 0..2 {
+            for e in user.tcp.take_stream_events(d).iter() {
+                a.event = e.as_str();
+                stream_anomaly(&mut st.eve, &a);
+                st.records += 1;
+            }
+        }
+        if st.eve.len() >= WORKER_FLUSH_BYTES {
+            self.flush(st);
+        }
+    }
+
+    /// Flushes ended flows' streams, then writes their records, handing
+    /// the buffer to the writer whenever it is full (a shutdown can end a
+    /// whole table at once).
+    fn end_flows(&self, ended: &mut Vec<EndedFlow<FlowUser>>, st: &mut State) {
+        for mut e in ended.drain(..) {
+            if e.key.proto == proto::TCP {
+                e.user.tcp.flush();
+                deliver(&mut e.user.tcp);
+                // End-of-flow events (a final gap) are counted, not
+                // logged: there is no packet to attach them to.
+                let _ = (
+                    e.user.tcp.take_stream_events(0),
+                    e.user.tcp.take_stream_events(1),
+                );
+                let mut totals = StreamTotals::default();
+                totals.add_dir(&e.user.tcp.stream_counters(0));
+                totals.add_dir(&e.user.tcp.stream_counters(1));
+                st.stats.streams.add(&totals);
+                let s = e.user.session as usize;
+                if st.stats.sessions.len() <= s {
+                    st.stats.sessions.resize(s + 1, StreamTotals::default());
+                }
+                st.stats.sessions[s].add(&totals);
+            }
+            let label = st
+                .labels
+                .get(e.user.session as usize)
+                .and_then(|l| l.as_ref());
+            flow_record(&mut st.eve, &e, label, self.shared.seed);
+            e.user.tcp.release(&mut st.budget);
+            st.records += 1;
+            if st.eve.len() >= WORKER_FLUSH_BYTES {
+                self.flush(st);
+            }
+        }
+    }
+
+    fn flush(&self, st: &mut State) {
+        if st.eve.is_empty() {
+            return;
+        }
+        let next = self
+            .bufs
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WORKER_FLUSH_BYTES * 2));
+        let full = std::mem::replace(&mut st.eve, next);
+        let _ = self.out.send(ToWriter::Eve(full, st.records));
+        st.records = 0;
+    }
+}
+
+/// Hands every deliverable chunk of both directions to the stream consumer.
+/// Detection (a later stage) reads the chunks here; the counts are kept by
+/// the streams themselves.
+fn deliver(tcp: &mut TcpSession) {
+    for d in 0..2 {
+        while let Some(chunk) = tcp.poll(d) {
+            match chunk {
+                Chunk::Data { .. } | Chunk::Gap { .. } => {}
+            }
+        }
+    }
+}
