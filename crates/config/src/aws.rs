@@ -14,6 +14,8 @@
 //! | `NetworkInterfaceId` | `source-eni` |
 //! | the ENI's `PrivateIpAddress` (primary) | `source-ips: [primary]` |
 //! | the ENI's `PrivateIpAddresses`, `Ipv6Addresses`, `Ipv4Prefixes`, `Ipv6Prefixes` | `eni-addresses` |
+//! | the ENI's `OwnerId` (else the session's), `VpcId`, `SubnetId`, `Attachment.InstanceId`, `AvailabilityZoneId` | `account-id`, `vpc-id`, `subnet-id`, `instance-id`, `az-id` (VPC Flow Logs fields) |
+//! | the region of the ENI's `AvailabilityZone` (`us-east-1a` → `us-east-1`) | `region` |
 //! | `PacketLength` | `packet-length` |
 //! | `SessionNumber` | `session-number` |
 //! | `TrafficMirrorFilterId` | `filter`: the filter's `Name` tag, else its id |
@@ -90,6 +92,8 @@ struct AwsSession {
     virtual_network_id: Option<u64>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    owner_id: Option<String>,
     #[serde(default)]
     tags: Vec<Tag>,
 }
@@ -189,6 +193,25 @@ struct AwsInterface {
     ipv4_prefixes: Vec<AwsIpv4Prefix>,
     #[serde(default)]
     ipv6_prefixes: Vec<AwsIpv6Prefix>,
+    #[serde(default)]
+    owner_id: Option<String>,
+    #[serde(default)]
+    vpc_id: Option<String>,
+    #[serde(default)]
+    subnet_id: Option<String>,
+    #[serde(default)]
+    availability_zone: Option<String>,
+    #[serde(default)]
+    availability_zone_id: Option<String>,
+    #[serde(default)]
+    attachment: Option<AwsAttachment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AwsAttachment {
+    #[serde(default)]
+    instance_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,6 +431,8 @@ fn write_session(
             None => {}
         }
     }
+    let eni = s.network_interface_id.as_deref().and_then(|e| enis.get(e));
+    write_flow_log_fields(out, eni.copied(), s.owner_id.as_deref());
     if let Some(p) = s.packet_length {
         if !(1..=65535).contains(&p) {
             return Err(invalid(format!("PacketLength {p} is not in 1..=65535")));
@@ -480,6 +505,76 @@ fn write_eni_addresses(out: &mut String, i: &AwsInterface) {
     }
     let list: Vec<String> = addrs.iter().map(|a| q(a)).collect();
     let _ = writeln!(out, "      eni-addresses: [{}]", list.join(", "));
+}
+
+/// The ENI's facts that VPC Flow Logs records carry (the account falls back to
+/// the session's owner: the source ENI belongs to the session's account). A
+/// value that does not pass the config's check is left out with a warning, so
+/// the output still loads.
+fn write_flow_log_fields(out: &mut String, i: Option<&AwsInterface>, session_owner: Option<&str>) {
+    use crate::vpcflow::{
+        check_account_id, check_az_id, check_instance_id, check_region, check_subnet_id,
+        check_vpc_id,
+    };
+    let region = i
+        .and_then(|i| i.availability_zone.as_deref())
+        .and_then(region_of_zone);
+    type Check = fn(&str) -> Result<(), String>;
+    let fields: [(&str, Option<&str>, Check); 6] = [
+        (
+            "account-id",
+            i.and_then(|i| i.owner_id.as_deref()).or(session_owner),
+            check_account_id,
+        ),
+        ("vpc-id", i.and_then(|i| i.vpc_id.as_deref()), check_vpc_id),
+        (
+            "subnet-id",
+            i.and_then(|i| i.subnet_id.as_deref()),
+            check_subnet_id,
+        ),
+        (
+            "instance-id",
+            i.and_then(|i| i.attachment.as_ref())
+                .and_then(|a| a.instance_id.as_deref()),
+            check_instance_id,
+        ),
+        ("region", region.as_deref(), check_region),
+        (
+            "az-id",
+            i.and_then(|i| i.availability_zone_id.as_deref()),
+            check_az_id,
+        ),
+    ];
+    for (key, value, check) in fields {
+        let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        match check(v) {
+            Ok(()) => {
+                let _ = writeln!(out, "      {key}: {}", q(v));
+            }
+            Err(e) => {
+                let _ = writeln!(out, "      # WARNING: {key} left out: {}", comment(&e));
+            }
+        }
+    }
+}
+
+/// The region of an availability zone name: `us-east-1a` → `us-east-1`,
+/// `us-gov-west-1b` → `us-gov-west-1`, Local Zone `us-west-2-lax-1a` →
+/// `us-west-2`: the dash-separated parts up to the first that starts with a
+/// digit, cut after its digits.
+fn region_of_zone(zone: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for p in zone.split('-') {
+        if p.starts_with(|c: char| c.is_ascii_digit()) {
+            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            parts.push(&p[..digits]);
+            return (parts.len() >= 2).then(|| parts.join("-"));
+        }
+        parts.push(p);
+    }
+    None
 }
 
 fn write_filter(out: &mut String, name: &str, f: &AwsFilter) -> Result<(), ImportError> {

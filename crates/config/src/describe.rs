@@ -66,7 +66,8 @@ impl Config {
     /// A human summary of what was resolved, with defaults filled in: workers,
     /// checksums, decoders, mirror allow-lists and sessions (key, sources, tenant,
     /// filter and rule counts), filters with their rules in evaluation order, stream
-    /// settings, flow timeouts, outputs and rule files. `mirador check-config` prints it.
+    /// settings, host-os-policy, defrag, flow, flow timeouts, outputs and rule files.
+    /// `mirador check-config` prints it.
     pub fn describe(&self) -> String {
         let mut o = String::new();
         let w = &mut o;
@@ -191,6 +192,7 @@ impl Config {
                 s.reassembly.depth.to_string()
             }
         );
+        crate::engine_sections::describe(self, w);
         let t = &self.flow_timeouts;
         let _ = writeln!(w, "flow-timeouts (seconds):");
         for (name, set) in [
@@ -208,6 +210,21 @@ impl Config {
             self.outputs.eve.filename,
             yes_no(self.outputs.eve.tunnel_flows)
         );
+        let v = &self.outputs.vpc_flow_logs;
+        if v.enabled {
+            let _ = writeln!(
+                w,
+                "outputs.vpc-flow-logs: {}; version {} ({} fields); aggregation {}s; files every {}s{}",
+                v.directory,
+                v.format.version(),
+                v.format.fields().len(),
+                v.aggregation_interval,
+                v.rotate_interval,
+                if v.gzip { ", gzip" } else { "" }
+            );
+        } else {
+            let _ = writeln!(w, "outputs.vpc-flow-logs: off");
+        }
         let _ = writeln!(w, "rule-files: {}", list(&self.rule_files, "none"));
         o
     }
@@ -243,6 +260,7 @@ mod tests {
             "reassembly.depth 1mb",
             "tcp     new 60 established 600",
             "outputs.eve: eve.json",
+            "outputs.vpc-flow-logs: off",
         ] {
             assert!(d.contains(needle), "missing {needle:?} in\n{d}");
         }

@@ -6,7 +6,8 @@
 //!
 //! - the config model, kebab-case keys as in Suricata, unknown keys rejected: sensor
 //!   settings ([`Config::workers`], [`Config::checksum_validation`], [`DecoderConfig`],
-//!   [`StreamConfig`], [`FlowTimeouts`], [`OutputsConfig`]), mirror sessions
+//!   [`StreamConfig`], [`HostOsPolicy`], [`DefragConfig`], [`FlowConfig`],
+//!   [`FlowTimeouts`], [`OutputsConfig`]), mirror sessions
 //!   ([`MirrorConfig`], [`Session`]) and Traffic Mirror Filters ([`Filter`]);
 //! - `--set KEY=VALUE` overrides with Suricata's value syntax ([`Config::load`]);
 //! - the embedded default config, `config/mirador.yaml` ([`EMBEDDED_DEFAULT_YAML`],
@@ -34,9 +35,9 @@
 //!       - { rule-number: 100, action: accept, protocol: 6,
 //!           source-cidr: 0.0.0.0/0, destination-cidr: 10.0.0.0/16, destination-port: 443 }
 //! "#;
-//! let overrides = [("stream.midstream".to_string(), "yes".to_string())];
+//! let overrides = [("stream.midstream".to_string(), "no".to_string())];
 //! let config = Config::load("sensor.yaml", yaml, &overrides).unwrap();
-//! assert!(config.stream.midstream);
+//! assert!(!config.stream.midstream);
 //!
 //! let session = &config.mirror.sessions[0];
 //! let (client, server) = ("203.0.113.9".parse().unwrap(), "10.0.1.15".parse().unwrap());
@@ -60,6 +61,7 @@ use serde::Deserialize;
 
 pub mod aws;
 mod describe;
+mod engine_sections;
 mod error;
 mod filter;
 mod mirror;
@@ -67,7 +69,11 @@ mod overrides;
 mod sections;
 mod validate;
 mod values;
+pub mod vpcflow;
 
+pub use engine_sections::{
+    DefragConfig, DefragPolicy, FlowConfig, HostOsPolicy, OsPolicy, StreamPolicy,
+};
 pub use error::{ConfigError, Origin};
 pub use filter::{Direction, Filter, FilterRule, FilterVerdict, NetworkService, RuleAction};
 pub use mirror::{DedupSettings, MirrorConfig, Session, SessionKey, UnknownSession};
@@ -81,12 +87,13 @@ pub use values::{
     ByteSize, ByteSizeError, MAX_ERSPAN_ID, MAX_VNI, PortRange, VniRange, parse_bool, parse_net,
     parse_protocol,
 };
+pub use vpcflow::VpcFlowLogsOutput;
 
 use error::{KeyPath, bare_yaml_message, humanize, locate_nearest};
 
 /// The embedded default config, `config/mirador.yaml`: every key with its default and
-/// a comment; `stream.async-oneside: true`, `mirror.unknown-session: inspect`, no
-/// sessions.
+/// a comment; `stream.midstream: true`, `stream.async-oneside: true`,
+/// `mirror.unknown-session: inspect`, no sessions, no `host-os-policy` networks.
 pub const EMBEDDED_DEFAULT_YAML: &str = include_str!("../../../config/mirador.yaml");
 
 /// The origin name errors in the embedded default config carry.
@@ -112,6 +119,13 @@ pub struct Config {
     pub filters: BTreeMap<String, Filter>,
     /// `stream`: TCP stream settings (Suricata's keys).
     pub stream: StreamConfig,
+    /// `host-os-policy`: target-based overlap policies by destination network
+    /// (Suricata's keys, plus `first` and `last`).
+    pub host_os_policy: HostOsPolicy,
+    /// `defrag`: IP defragmentation (Suricata's keys and defaults).
+    pub defrag: DefragConfig,
+    /// `flow`: the flow table, all workers together (Suricata's keys and defaults).
+    pub flow: FlowConfig,
     /// `flow-timeouts`: Suricata's keys and defaults.
     pub flow_timeouts: FlowTimeouts,
     /// `outputs`.
@@ -130,6 +144,9 @@ impl Default for Config {
             mirror: MirrorConfig::default(),
             filters: BTreeMap::new(),
             stream: StreamConfig::default(),
+            host_os_policy: HostOsPolicy::default(),
+            defrag: DefragConfig::default(),
+            flow: FlowConfig::default(),
             flow_timeouts: FlowTimeouts::default(),
             outputs: OutputsConfig::default(),
             rule_files: Vec::new(),

@@ -180,6 +180,26 @@ pub struct Session {
     /// arn:…)` as written by `mirador aws import`).
     #[serde(default)]
     pub target: Option<String>,
+    /// `account-id`: the source ENI's AWS account, 12 digits (optional; VPC Flow Logs
+    /// `account-id`; default `outputs.vpc-flow-logs.account-id`).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_account_id")]
+    pub account_id: Option<String>,
+    /// `vpc-id`: the source ENI's VPC, `vpc-…` (optional; VPC Flow Logs `vpc-id`).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_vpc_id")]
+    pub vpc_id: Option<String>,
+    /// `subnet-id`: the source ENI's subnet, `subnet-…` (optional).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_subnet_id")]
+    pub subnet_id: Option<String>,
+    /// `instance-id`: the instance the source ENI is attached to, `i-…` (optional).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_instance_id")]
+    pub instance_id: Option<String>,
+    /// `region`: the source ENI's region, e.g. `us-east-1` (optional; default
+    /// `outputs.vpc-flow-logs.region`).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_region")]
+    pub region: Option<String>,
+    /// `az-id`: the source ENI's availability zone id, e.g. `use1-az1` (optional).
+    #[serde(default, deserialize_with = "crate::vpcflow::de_az_id")]
+    pub az_id: Option<String>,
 }
 
 impl Session {

@@ -157,12 +157,32 @@ pub struct ReassemblyConfig {
     /// `depth`: bytes reassembled per direction of a stream before inspection of the
     /// stream stops (Suricata's meaning; default 1mb; 0 = unlimited).
     pub depth: ByteSize,
+    /// `memcap`: memory all streams' buffered segments may use, all workers together
+    /// (Suricata's meaning; default 256mb).
+    pub memcap: ByteSize,
+    /// `max-segments-per-direction` (mirador's key): segments buffered at most in one
+    /// direction of a stream, awaiting delivery (default 3072: Snort 3's
+    /// `stream_tcp.queue_limit.max_segments`).
+    pub max_segments_per_direction: usize,
+    /// `max-buffered-per-direction` (mirador's key): bytes buffered at most in one
+    /// direction of a stream, awaiting delivery (default 4mb: Snort 3's
+    /// `stream_tcp.queue_limit.max_bytes`).
+    pub max_buffered_per_direction: ByteSize,
+    /// `check-overlap-different-data`: compare overlapping segments with the data held
+    /// and raise `stream.reassembly_overlap_different_data` when they differ (default
+    /// yes; Suricata's is no unless inline or a rule uses the event).
+    #[serde(deserialize_with = "de_bool")]
+    pub check_overlap_different_data: bool,
 }
 
 impl Default for ReassemblyConfig {
     fn default() -> Self {
         ReassemblyConfig {
             depth: ByteSize::mib(1),
+            memcap: ByteSize::mib(256),
+            max_segments_per_direction: 3072,
+            max_buffered_per_direction: ByteSize::mib(4),
+            check_overlap_different_data: true,
         }
     }
 }
@@ -171,7 +191,12 @@ impl Default for ReassemblyConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StreamConfig {
-    /// `midstream`: pick up TCP sessions whose handshake was not seen (default no).
+    /// `memcap`: memory TCP session tracking may use, all workers together
+    /// (Suricata's meaning; default 64mb).
+    pub memcap: ByteSize,
+    /// `midstream`: pick up TCP sessions whose handshake was not seen (default yes in
+    /// mirador: a mirror picks flows up midstream whenever the sensor restarts or a
+    /// flow is older than the mirror session; `no` is Suricata's default).
     #[serde(deserialize_with = "de_bool")]
     pub midstream: bool,
     /// `async-oneside`: allow TCP sessions of which only one direction is seen (default
@@ -214,7 +239,8 @@ fn de_inline<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
-            midstream: false,
+            memcap: ByteSize::mib(64),
+            midstream: true,
             async_oneside: true,
             inline: false,
             reassembly: ReassemblyConfig::default(),
@@ -375,4 +401,6 @@ impl Default for EveOutput {
 pub struct OutputsConfig {
     /// `eve`.
     pub eve: EveOutput,
+    /// `vpc-flow-logs`.
+    pub vpc_flow_logs: crate::vpcflow::VpcFlowLogsOutput,
 }

@@ -68,7 +68,7 @@ fn embedded_default_loads_and_equals_code_defaults() {
     let c = Config::embedded_default();
     assert_eq!(c, Config::default());
     assert!(c.stream.async_oneside);
-    assert!(!c.stream.midstream);
+    assert!(c.stream.midstream);
     assert!(!c.stream.inline);
     assert_eq!(c.stream.reassembly.depth, ByteSize::mib(1));
     assert_eq!(c.mirror.unknown_session, UnknownSession::Inspect);
@@ -81,6 +81,7 @@ fn embedded_default_loads_and_equals_code_defaults() {
     assert_eq!(c.flow_timeouts.udp, FlowTimeoutSet::SURICATA_DEFAULT);
     assert_eq!(c.outputs.eve.filename, "eve.json");
     assert!(EMBEDDED_DEFAULT_YAML.contains("async-oneside: yes"));
+    assert!(EMBEDDED_DEFAULT_YAML.contains("midstream: yes"));
 }
 
 #[test]

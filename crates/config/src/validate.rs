@@ -20,6 +20,7 @@ fn root(k: &str) -> KeyPath {
 /// Validates and normalizes `config` in place: fills default tenants, truncates filter
 /// CIDRs to their networks, sorts filter rules by `rule-number`.
 pub(crate) fn validate(config: &mut Config) -> VResult {
+    crate::engine_sections::validate(config)?;
     for (name, dec) in [
         ("vxlan", &config.decoder.vxlan),
         ("geneve", &config.decoder.geneve),

@@ -233,3 +233,61 @@ fn strings_are_quoted_safely() {
         Some("a: b # c\n\"quoted\" 'single' ünï")
     );
 }
+
+#[test]
+fn flow_log_fields_from_interfaces() {
+    // The testdata ENIs: the first has OwnerId, VpcId, SubnetId and an AZ name; the
+    // second no OwnerId (the session's OwnerId stands in); the third ENI is absent.
+    let yaml = import(SESSIONS, FILTERS, Some(TARGETS), Some(INTERFACES)).unwrap();
+    let c = load(&yaml);
+    let s = &c.mirror.sessions;
+    assert_eq!(s[0].account_id.as_deref(), Some("111122223333"));
+    assert_eq!(s[0].vpc_id.as_deref(), Some("vpc-0123456789abcdef0"));
+    assert_eq!(s[0].subnet_id.as_deref(), Some("subnet-0123456789abcdef0"));
+    assert_eq!(s[0].region.as_deref(), Some("us-east-1"));
+    assert_eq!(
+        (s[0].instance_id.as_deref(), s[0].az_id.as_deref()),
+        (None, None)
+    );
+    assert_eq!(s[1].account_id.as_deref(), Some("111122223333"));
+    assert_eq!(s[1].subnet_id.as_deref(), Some("subnet-0fedcba9876543210"));
+    assert_eq!(s[2].account_id.as_deref(), Some("111122223333"));
+    assert!(s[2].vpc_id.is_none() && s[2].region.is_none());
+
+    // Attachment.InstanceId and AvailabilityZoneId; a Local Zone's region; a value
+    // the config would reject is left out with a warning, and the output loads.
+    let sessions = r#"{"TrafficMirrorSessions": [
+        {"TrafficMirrorSessionId": "tms-1", "VirtualNetworkId": 1, "NetworkInterfaceId": "eni-1"},
+        {"TrafficMirrorSessionId": "tms-2", "VirtualNetworkId": 2, "NetworkInterfaceId": "eni-2"}]}"#;
+    let interfaces = r#"{"NetworkInterfaces": [
+        {"NetworkInterfaceId": "eni-1", "PrivateIpAddress": "10.0.0.5", "OwnerId": "123456789010",
+         "VpcId": "vpc-abcdefab012345678", "SubnetId": "subnet-aaaaaaaa012345678",
+         "AvailabilityZone": "us-west-2-lax-1a", "AvailabilityZoneId": "usw2-lax1-az1",
+         "Attachment": {"InstanceId": "i-01234567890123456", "DeviceIndex": 0}},
+        {"NetworkInterfaceId": "eni-2", "PrivateIpAddress": "10.0.0.6", "OwnerId": "amazon-elb",
+         "AvailabilityZone": "us-gov-west-1b"}]}"#;
+    let yaml = import(
+        sessions,
+        r#"{"TrafficMirrorFilters": []}"#,
+        None,
+        Some(interfaces),
+    )
+    .unwrap();
+    let c = load(&yaml);
+    let s = &c.mirror.sessions;
+    assert_eq!(s[0].account_id.as_deref(), Some("123456789010"));
+    assert_eq!(s[0].vpc_id.as_deref(), Some("vpc-abcdefab012345678"));
+    assert_eq!(s[0].subnet_id.as_deref(), Some("subnet-aaaaaaaa012345678"));
+    assert_eq!(s[0].instance_id.as_deref(), Some("i-01234567890123456"));
+    assert_eq!(s[0].region.as_deref(), Some("us-west-2"));
+    assert_eq!(s[0].az_id.as_deref(), Some("usw2-lax1-az1"));
+    assert_eq!(s[1].account_id, None);
+    assert!(
+        yaml.contains("# WARNING: account-id left out: invalid value 'amazon-elb'"),
+        "{yaml}"
+    );
+    assert_eq!(s[1].region.as_deref(), Some("us-gov-west-1"));
+    assert_eq!(region_of_zone("us-east-1a").as_deref(), Some("us-east-1"));
+    assert_eq!(region_of_zone("nowhere"), None);
+    assert_eq!(region_of_zone("1a"), None);
+}
