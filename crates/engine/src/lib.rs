@@ -12,6 +12,9 @@
 //!   or `dropped` ([`stats`]).
 //! * [`eve`]: EVE JSON records in Suricata's layout plus mirador's `mirror`
 //!   object.
+//! * [`vpcflow`]: VPC Flow Logs records and their per-direction aggregation
+//!   (pure), and [`vpcflow::VpcFlowWriter`], the crate's one piece of file
+//!   I/O, which writes them in AWS's S3 layout.
 //!
 //! ```
 //! use mirador_engine::Ingest;

@@ -1,12 +1,22 @@
 //! VPC Flow Logs records: AWS's space-separated text format, written and
-//! parsed with the same field list.
+//! parsed with the same field list, and the pieces that produce them.
 //!
 //! A [`Format`] is the ordered field list of a flow log (AWS's default
 //! version-2 list, or any custom list of version 2–5 fields, given as AWS's
-//! `LogFormat` string `${version} ${srcaddr} ...` or as plain names). A
-//! [`Record`] holds one unidirectional flow's values; a field that does not
-//! apply or is unknown is written `-`, as AWS writes it. The file header
-//! line is the field names in order (AWS's Athena DDL skips one header line).
+//! `LogFormat` string `${version} ${srcaddr} ...` or as plain names; it lives
+//! in `mirador-config` so that a bad `format` is a load error). A [`Record`]
+//! holds one unidirectional flow's values for one aggregation interval; a
+//! field that does not apply or is unknown is written `-`, as AWS writes it.
+//! The file header line is the field names in order (AWS's Athena DDL skips
+//! one header line).
+//!
+//! * [`aggregate`] (pure): [`DirWindow`], the per-direction accumulator a flow
+//!   keeps, which closes an [`Interval`] per aggregation window, and
+//!   [`build_record`], which turns an interval plus what is known of the flow
+//!   and its mirror session ([`FlowFacts`], [`SessionFacts`]) into a record.
+//! * [`writer`] (I/O, the only piece that does any): [`VpcFlowWriter`] writes
+//!   records into files named and laid out as AWS delivers them to S3
+//!   ([`S3Layout`]), rotated by event time.
 //!
 //! ```
 //! use mirador_engine::vpcflow::{Format, Record};
@@ -18,150 +28,18 @@
 //! assert_eq!(rec.to_line(&fmt), line);
 //! ```
 
+pub mod aggregate;
+pub mod writer;
+
+pub use aggregate::{DirWindow, FlowFacts, Interval, SessionFacts, build_record};
+pub use mirador_config::vpcflow::{Field, Format};
+pub use writer::{VpcFlowWriter, WriteError, WriterOptions, WriterStats};
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use mirador_wire::Timestamp;
-
-macro_rules! fields {
-    ($($variant:ident => $name:literal, $version:literal;)*) => {
-        /// A flow log field (AWS's names).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Field { $(#[doc = $name] $variant,)* }
-
-        impl Field {
-            /// Every field, in AWS's table order.
-            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
-
-            /// AWS's name, e.g. `account-id`.
-            pub fn name(self) -> &'static str {
-                match self { $(Field::$variant => $name,)* }
-            }
-
-            /// The flow log version that introduced the field.
-            pub fn version(self) -> u8 {
-                match self { $(Field::$variant => $version,)* }
-            }
-        }
-    };
-}
-
-fields! {
-    Version => "version", 2;
-    AccountId => "account-id", 2;
-    InterfaceId => "interface-id", 2;
-    Srcaddr => "srcaddr", 2;
-    Dstaddr => "dstaddr", 2;
-    Srcport => "srcport", 2;
-    Dstport => "dstport", 2;
-    Protocol => "protocol", 2;
-    Packets => "packets", 2;
-    Bytes => "bytes", 2;
-    Start => "start", 2;
-    End => "end", 2;
-    Action => "action", 2;
-    LogStatus => "log-status", 2;
-    VpcId => "vpc-id", 3;
-    SubnetId => "subnet-id", 3;
-    InstanceId => "instance-id", 3;
-    TcpFlags => "tcp-flags", 3;
-    Type => "type", 3;
-    PktSrcaddr => "pkt-srcaddr", 3;
-    PktDstaddr => "pkt-dstaddr", 3;
-    Region => "region", 4;
-    AzId => "az-id", 4;
-    SublocationType => "sublocation-type", 4;
-    SublocationId => "sublocation-id", 4;
-    PktSrcAwsService => "pkt-src-aws-service", 5;
-    PktDstAwsService => "pkt-dst-aws-service", 5;
-    FlowDirection => "flow-direction", 5;
-    TrafficPath => "traffic-path", 5;
-}
-
-impl FromStr for Field {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Field, String> {
-        Field::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| format!("unknown flow log field '{s}'"))
-    }
-}
-
-/// The ordered field list of a flow log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Format {
-    fields: Vec<Field>,
-}
-
-impl Format {
-    /// AWS's default format: the version-2 fields in table order.
-    pub fn default_v2() -> Format {
-        Format {
-            fields: Field::ALL
-                .iter()
-                .copied()
-                .filter(|f| f.version() == 2)
-                .collect(),
-        }
-    }
-
-    /// A custom format: AWS's `LogFormat` (`${version} ${vpc-id} ...`) or
-    /// plain space-separated names.
-    ///
-    /// # Errors
-    ///
-    /// An unknown or repeated field, or an empty list, named in the message.
-    pub fn parse(s: &str) -> Result<Format, String> {
-        let mut fields = Vec::new();
-        for tok in s.split_whitespace() {
-            let name = tok
-                .strip_prefix("${")
-                .and_then(|t| t.strip_suffix('}'))
-                .unwrap_or(tok);
-            let f: Field = name.parse()?;
-            if fields.contains(&f) {
-                return Err(format!("flow log field '{name}' given twice"));
-            }
-            fields.push(f);
-        }
-        if fields.is_empty() {
-            return Err("empty flow log format".to_string());
-        }
-        Ok(Format { fields })
-    }
-
-    /// The fields in order.
-    pub fn fields(&self) -> &[Field] {
-        &self.fields
-    }
-
-    /// The record version: the highest version among the fields (AWS).
-    pub fn version(&self) -> u8 {
-        self.fields.iter().map(|f| f.version()).max().unwrap_or(2)
-    }
-
-    /// The header line: the field names, space-separated.
-    pub fn header(&self) -> String {
-        self.fields
-            .iter()
-            .map(|f| f.name())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// AWS's `LogFormat` string for this list.
-    pub fn log_format(&self) -> String {
-        self.fields
-            .iter()
-            .map(|f| format!("${{{}}}", f.name()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// One flow log record. `None` is written `-`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -291,19 +169,16 @@ impl Record {
     ///
     /// A wrong field count or a value that does not parse, with its position.
     pub fn parse(format: &Format, line: &str) -> Result<Record, ParseError> {
-        let values: Vec<&str> = line.split(' ').collect();
-        if values.len() != format.fields().len() {
+        // Counted before anything is kept: a long line costs no allocation.
+        let count = line.split(' ').count();
+        if count != format.fields().len() {
             return Err(ParseError {
                 position: 0,
-                message: format!(
-                    "{} fields, the format has {}",
-                    values.len(),
-                    format.fields().len()
-                ),
+                message: format!("{count} fields, the format has {}", format.fields().len()),
             });
         }
         let mut r = Record::default();
-        for (i, (f, v)) in format.fields().iter().zip(values).enumerate() {
+        for (i, (f, v)) in format.fields().iter().zip(line.split(' ')).enumerate() {
             let err = |message| ParseError {
                 position: i + 1,
                 message,
@@ -365,33 +240,52 @@ pub fn aws_tcp_flags(flags: u8) -> u8 {
 /// Athena table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Layout {
-    /// The bucket prefix (may be empty).
+    /// The bucket prefix (may be empty; may hold `/`).
     pub prefix: String,
-    /// The account id.
-    pub account: String,
-    /// The region.
-    pub region: String,
     /// The flow log id (`fl-…`).
     pub flow_log_id: String,
     /// Hive-compatible partitions (`aws-account-id=…/…/year=…`).
     pub hive: bool,
     /// Hourly partitions.
     pub per_hour: bool,
+    /// Gzip-compressed files (`.log.gz`, as AWS delivers them) rather than
+    /// plain text (`.log`).
+    pub gzip: bool,
 }
 
 impl S3Layout {
-    /// The object key of a file delivered at `t`:
+    /// The layout `outputs.vpc-flow-logs` asks for, with no prefix (the
+    /// writer's folder plays the bucket prefix).
+    pub fn from_config(c: &mirador_config::VpcFlowLogsOutput) -> S3Layout {
+        S3Layout {
+            prefix: String::new(),
+            flow_log_id: c.flow_log_id.clone(),
+            hive: c.hive_compatible_partitions,
+            per_hour: c.per_hour_partition,
+            gzip: c.gzip,
+        }
+    }
+
+    /// The object key of a file for `account` and `region` stamped `t`:
     /// `prefix/AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/[{hh}/]`
     /// (or the Hive form) then
     /// `{account}_vpcflowlogs_{region}_{flow_log_id}_{YYYYMMDDTHHmmZ}_{hash}.log.gz`.
-    pub fn key(&self, t: Timestamp, hash: &str) -> String {
+    ///
+    /// The key doubles as a relative file path, so `account`, `region`,
+    /// `flow_log_id` and `hash` that are not plain names (letters, digits,
+    /// `-`; at most 64 bytes) are written `unknown`: a record's account
+    /// can never lead the path out of its folder.
+    pub fn key(&self, account: &str, region: &str, t: Timestamp, hash: &str) -> String {
         let mut stamp = Vec::new();
         crate::eve::push_timestamp(&mut stamp, t);
+        // "2018-06-20T16:20:00.000000+0000": ASCII, at least 26 bytes, so
+        // the slices below cannot fail; `get` keeps that a non-panic anyway.
         let stamp = String::from_utf8(stamp).unwrap_or_default();
-        // "2018-06-20T16:20:00.000000+0000"
-        let (y, mo, d) = (&stamp[0..4], &stamp[5..7], &stamp[8..10]);
-        let (h, mi) = (&stamp[11..13], &stamp[14..16]);
-        let (account, region) = (&self.account, &self.region);
+        let at = |r: std::ops::Range<usize>| stamp.get(r).unwrap_or("00");
+        let (y, mo, d) = (at(0..4), at(5..7), at(8..10));
+        let (h, mi) = (at(11..13), at(14..16));
+        let (account, region) = (path_part(account), path_part(region));
+        let (id, hash) = (path_part(&self.flow_log_id), path_part(hash));
         let mut key = String::new();
         if !self.prefix.is_empty() {
             key.push_str(self.prefix.trim_end_matches('/'));
@@ -411,20 +305,33 @@ impl S3Layout {
                 let _ = write!(key, "{h}/");
             }
         }
+        let ext = if self.gzip { "log.gz" } else { "log" };
         let _ = write!(
             key,
-            "{account}_vpcflowlogs_{region}_{}_{y}{mo}{d}T{h}{mi}Z_{hash}.log.gz",
-            self.flow_log_id
+            "{account}_vpcflowlogs_{region}_{id}_{y}{mo}{d}T{h}{mi}Z_{hash}.{ext}"
         );
         key
     }
+}
+
+/// `s` when it is a safe path component and file name part (ASCII letters,
+/// digits and `-`, with at least one letter or digit, at most 64 bytes),
+/// else `unknown`.
+pub(crate) fn path_part(s: &str) -> &str {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && s.bytes().any(|b| b.is_ascii_alphanumeric());
+    if ok { s } else { "unknown" }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// AWS's literal sample records (VPC Flow Logs examples page).
+    /// AWS's literal sample records: every one in reference/aws.md §4, plus
+    /// the ICMP and REJECT/SKIPDATA records of the same AWS examples page
+    /// (ICMP type and code are not ports: AWS writes `0 0`).
     const SAMPLES: &[(&str, &str)] = &[
         (
             "",
@@ -437,6 +344,18 @@ mod tests {
         (
             "version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status",
             "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 632 12 1566848875 1566848933 ACCEPT 18 OK",
+        ),
+        (
+            "",
+            "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",
+        ),
+        (
+            "",
+            "2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA",
+        ),
+        (
+            "",
+            "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK",
         ),
     ];
 
@@ -458,17 +377,17 @@ mod tests {
         assert_eq!(rec.bytes, Some(632));
         assert_eq!(rec.packets, Some(12));
         assert_eq!(rec.r#type.as_deref(), Some("IPv4"));
-    }
-
-    #[test]
-    fn default_format_is_the_version_2_list() {
-        let f = Format::default_v2();
+        let nodata = Record::parse(&Format::default_v2(), SAMPLES[1].1).unwrap();
+        assert_eq!(nodata.log_status.as_deref(), Some("NODATA"));
         assert_eq!(
-            f.header(),
-            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+            (nodata.srcaddr, nodata.packets, nodata.action),
+            (None, None, None)
         );
-        assert_eq!(f.version(), 2);
-        assert_eq!(Format::parse(&f.log_format()).unwrap(), f);
+        let icmp = Record::parse(&Format::default_v2(), SAMPLES[5].1).unwrap();
+        assert_eq!(
+            (icmp.srcport, icmp.dstport, icmp.protocol),
+            (Some(0), Some(0), Some(1))
+        );
     }
 
     #[test]
@@ -548,20 +467,31 @@ mod tests {
         let t = Timestamp::from_secs_nanos(1_529_511_600, 0); // 2018-06-20T16:20:00Z
         let mut l = S3Layout {
             prefix: String::new(),
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
             flow_log_id: "fl-1234abcd".into(),
             hive: false,
             per_hour: false,
+            gzip: true,
         };
+        // AWS's own example key.
         assert_eq!(
-            l.key(t, "fe123456"),
+            l.key("123456789012", "us-east-1", t, "fe123456"),
             "AWSLogs/123456789012/vpcflowlogs/us-east-1/2018/06/20/123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz"
         );
         (l.prefix, l.flow_log_id, l.hive, l.per_hour) = ("logs/".into(), "fl-1".into(), true, true);
         assert_eq!(
-            l.key(t, "h"),
+            l.key("123456789012", "us-east-1", t, "h"),
             "logs/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2018/month=06/day=20/hour=16/123456789012_vpcflowlogs_us-east-1_fl-1_20180620T1620Z_h.log.gz"
         );
+        (l.prefix, l.hive, l.per_hour, l.gzip) = (String::new(), false, false, false);
+        // Names that could leave the folder or split the file name are replaced.
+        assert_eq!(
+            l.key("../..", "us east", t, "a/b"),
+            "AWSLogs/unknown/vpcflowlogs/unknown/2018/06/20/unknown_vpcflowlogs_unknown_fl-1_20180620T1620Z_unknown.log"
+        );
+        // Extreme times do not panic.
+        for t in [i64::MIN, -1, 0, i64::MAX] {
+            let k = l.key("a", "b", Timestamp::from_nanos(t), "h");
+            assert!(k.starts_with("AWSLogs/a/vpcflowlogs/b/"), "{k}");
+        }
     }
 }
