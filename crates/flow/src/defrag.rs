@@ -238,6 +238,8 @@ pub struct DefragConfig {
     pub max_fragments_per_datagram: usize,
     /// Datagrams in progress (`defrag.trackers`).
     pub max_datagrams: usize,
+    /// Fragments held over all datagrams in progress (`defrag.max-frags`).
+    pub max_fragments: usize,
     /// Bytes all datagrams in progress may hold (`defrag.memcap`, 32 MiB).
     pub memcap: u64,
     /// The largest reassembled data (the fragmentable part, without the
@@ -255,6 +257,7 @@ impl Default for DefragConfig {
             // evasion tests do; memory stays bounded by `memcap`.
             max_fragments_per_datagram: 8192,
             max_datagrams: 65535,
+            max_fragments: 65535,
             memcap: 32 * 1024 * 1024,
             max_datagram_len: MAX_IP_LEN,
         }
@@ -359,6 +362,8 @@ pub struct DefragCounters {
     pub dropped_truncated: u64,
     /// Datagrams in progress now.
     pub trackers: u64,
+    /// Fragments held now.
+    pub fragments_held: u64,
     /// Bytes held now (see the module docs).
     pub memuse: u64,
 }
@@ -836,12 +841,14 @@ impl Defragmenter {
         let memcap = self.config.memcap;
         let max_frags = self.config.max_fragments_per_datagram;
         let memuse = self.counters.memuse;
+        let held = self.counters.fragments_held;
+        let max_total = self.config.max_fragments as u64;
         let Some(t) = self.trackers.get_mut(&frag.key) else {
             return self.drop(DropReason::Invalid);
         };
 
         // Checks before anything changes.
-        let check = if t.frags.len() >= max_frags {
+        let check = if t.frags.len() >= max_frags || held >= max_total {
             Err(DropReason::TooManyFragments)
         } else if t
             .total
@@ -882,6 +889,7 @@ impl Defragmenter {
             t.owner.resize(end_us, 0);
         }
         t.frags.push((frag.offset, end));
+        self.counters.fragments_held += 1;
         let idx = t.frags.len() as u16; // <= max_fragments_per_datagram <= u16::MAX
         let (mut overlap, mut different) = (false, false);
         let start = frag.offset as usize;
@@ -960,6 +968,10 @@ impl Defragmenter {
     fn release(&mut self, key: &Key) {
         if let Some(t) = self.trackers.remove(key) {
             self.by_deadline.remove(&t.expiry);
+            self.counters.fragments_held = self
+                .counters
+                .fragments_held
+                .saturating_sub(t.frags.len() as u64);
             self.counters.memuse = self.counters.memuse.saturating_sub(t.mem());
         }
         self.counters.trackers = self.trackers.len() as u64;
@@ -1381,6 +1393,27 @@ mod tests {
         assert_eq!(d.counters().dropped_too_many_fragments, 1);
         assert_eq!(d.counters().overlaps, 2);
         assert_eq!(d.counters().overlap_different_data, 0);
+    }
+
+    #[test]
+    fn fragments_held_over_all_datagrams_are_capped() {
+        let mut d = Defragmenter::new(DefragConfig {
+            max_fragments: 2,
+            ..DefragConfig::default()
+        });
+        let mut out = Vec::new();
+        for id in [1, 2] {
+            let o = d.push(ts(1), 0, &v4(id, 8, true, &[1; 8], &[]), &mut out);
+            assert_eq!(o.verdict, Verdict::Held);
+        }
+        assert_eq!(d.counters().fragments_held, 2);
+        let o = d.push(ts(1), 0, &v4(3, 8, true, &[1; 8], &[]), &mut out);
+        assert_eq!(o.verdict, Verdict::Dropped(DropReason::TooManyFragments));
+        // Expiry frees the held fragments.
+        d.expire(ts(1000));
+        assert_eq!(d.counters().fragments_held, 0);
+        let o = d.push(ts(1000), 0, &v4(3, 8, true, &[1; 8], &[]), &mut out);
+        assert_eq!(o.verdict, Verdict::Held);
     }
 
     #[test]

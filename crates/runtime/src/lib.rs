@@ -76,39 +76,90 @@ pub struct RuntimeConfig {
     pub budget: StreamBudget,
     /// Write stream events as EVE `anomaly` records.
     pub stream_events: bool,
+    /// Raise `stream.reassembly_overlap_different_data`
+    /// (`stream.reassembly.check-overlap-different-data`).
+    pub overlap_events: bool,
 }
 
 impl RuntimeConfig {
     /// Settings from the configuration, with `workers` resolved by the
     /// caller (0 is treated as 1).
     pub fn from_config(config: &mirador_config::Config, workers: usize) -> Self {
+        let n = workers.max(1);
+        // Suricata's caps are global; each worker owns an equal share, so
+        // the whole process stays within them whatever the worker count.
+        let share = |total: u64| (total / n as u64).max(1);
+        let flow = &config.flow;
+        let per_flow = FlowTable::<FlowUser>::bytes_per_flow() as u64;
+        let total_flows = if flow.max_flows > 0 {
+            flow.max_flows as u64
+        } else {
+            flow.memcap.bytes() / per_flow.max(1)
+        };
+        let stream = &config.stream;
+        let d = &config.defrag;
+        let policy = |name: &str| mirador_flow::reassembly::Policy::from_name(name);
+        let defrag_policy = |name: &str| {
+            mirador_flow::defrag::Policy::ALL
+                .into_iter()
+                .find(|p| p.as_str() == name)
+        };
         RuntimeConfig {
-            workers: workers.max(1),
+            workers: n,
             table: TableConfig {
+                max_flows: usize::try_from(share(total_flows)).unwrap_or(usize::MAX),
+                memcap: usize::try_from(share(flow.memcap.bytes())).ok(),
+                prealloc: flow.prealloc / n,
+                emergency_recovery: flow.emergency_recovery,
                 // Suricata reverses a flow whose first packet is a SYN-ACK
                 // when either setting is on.
-                midstream: config.stream.midstream || config.stream.async_oneside,
+                midstream: stream.midstream || stream.async_oneside,
                 timeouts: config.flow_timeouts,
-                ..TableConfig::default()
             },
             community_id_seed: 0,
-            defrag: DefragConfig::default(),
+            defrag: DefragConfig {
+                policy_default: mirador_flow::defrag::Policy::Bsd,
+                policies: config
+                    .host_os_policy
+                    .defrag_policies()
+                    .into_iter()
+                    .filter_map(|(net, p)| Some((net, defrag_policy(p.as_str())?)))
+                    .collect(),
+                timeout: std::time::Duration::from_secs(u64::from(d.timeout)),
+                max_fragments_per_datagram: d.max_fragments_per_datagram,
+                max_datagrams: d.trackers,
+                max_fragments: d.max_frags,
+                memcap: d.memcap.bytes(),
+                ..DefragConfig::default()
+            },
             tcp: TcpConfig {
-                midstream: config.stream.midstream,
-                async_oneside: config.stream.async_oneside,
+                midstream: stream.midstream,
+                async_oneside: stream.async_oneside,
                 stream: mirador_flow::reassembly::StreamConfig {
-                    inline: config.stream.inline,
-                    depth: config.stream.reassembly.depth.bytes(),
+                    inline: stream.inline,
+                    depth: stream.reassembly.depth.bytes(),
+                    max_buffered_bytes: stream.reassembly.max_buffered_per_direction.bytes(),
+                    max_segments: stream.reassembly.max_segments_per_direction,
                     ..Default::default()
                 },
             },
-            policies: PolicyMap::default(),
+            policies: PolicyMap {
+                default: mirador_flow::reassembly::Policy::Bsd,
+                entries: config
+                    .host_os_policy
+                    .stream_policies()
+                    .into_iter()
+                    .filter_map(|(net, p)| Some((net, policy(p.as_str())?)))
+                    .collect(),
+            },
             budget: StreamBudget {
-                max_sessions: u64::MAX,
-                max_bytes: u64::MAX,
+                max_sessions: share(stream.memcap.bytes())
+                    / (mirador_flow::tcp::streams_size() as u64).max(1),
+                max_bytes: share(stream.reassembly.memcap.bytes()),
                 ..StreamBudget::default()
             },
             stream_events: true,
+            overlap_events: stream.reassembly.check_overlap_different_data,
         }
     }
 }
@@ -436,6 +487,7 @@ impl Sharded {
                     budget: cfg.budget,
                     seed: cfg.community_id_seed,
                     stream_events: cfg.stream_events,
+                    overlap_events: cfg.overlap_events,
                 },
                 rx,
                 spare: spare_tx.clone(),

@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use ipnet::IpNet;
 use mirador_engine::eve::SessionLabel;
 use mirador_flow::key::proto;
-use mirador_flow::reassembly::{Chunk, Policy, StreamCounters};
+use mirador_flow::reassembly::{Chunk, Event, Policy, StreamCounters};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet};
 use mirador_flow::tcp::{Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
 use std::net::IpAddr;
@@ -126,6 +126,7 @@ pub(crate) struct WorkerShared {
     pub budget: StreamBudget,
     pub seed: u16,
     pub stream_events: bool,
+    pub overlap_events: bool,
 }
 
 pub(crate) struct Worker {
@@ -289,6 +290,9 @@ impl Worker {
         }
         for d in 0..2 {
             for e in user.tcp.take_stream_events(d).iter() {
+                if e == Event::OverlapDifferentData && !self.shared.overlap_events {
+                    continue;
+                }
                 a.event = e.as_str();
                 stream_anomaly(&mut st.eve, &a);
                 st.records += 1;
@@ -360,5 +364,51 @@ fn deliver(tcp: &mut TcpSession) {
                 Chunk::Data { .. } | Chunk::Gap { .. } => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RuntimeConfig;
+
+    #[test]
+    fn host_os_policy_reaches_streams_and_defrag_by_longest_prefix() {
+        let yaml = "host-os-policy:\n  linux: [10.0.0.0/8]\n  solaris: [10.1.0.0/16]\n  first: [\"2001:db8::/32\"]\n  old-solaris: [192.0.2.0/24]\n";
+        let config = mirador_config::Config::load("t.yaml", yaml, &[]).unwrap();
+        let rc = RuntimeConfig::from_config(&config, 2);
+        let p = |a: &str| rc.policies.policy_for(a.parse().unwrap());
+        assert_eq!(p("10.9.9.9"), Policy::Linux);
+        assert_eq!(p("10.1.2.3"), Policy::Solaris);
+        assert_eq!(p("2001:db8::1"), Policy::First);
+        assert_eq!(p("192.0.2.1"), Policy::Solaris);
+        assert_eq!(p("172.16.0.1"), Policy::Bsd);
+        // Defrag maps old-solaris differently from TCP (Suricata's tables).
+        let d = rc
+            .defrag
+            .policies
+            .iter()
+            .find(|(n, _)| n.to_string() == "192.0.2.0/24")
+            .unwrap()
+            .1;
+        assert_eq!(d, mirador_flow::defrag::Policy::First);
+    }
+
+    #[test]
+    fn global_caps_are_split_across_workers() {
+        let yaml = "flow:\n  max-flows: 1000\nstream:\n  reassembly:\n    memcap: 4mb\n";
+        let config = mirador_config::Config::load("t.yaml", yaml, &[]).unwrap();
+        let one = RuntimeConfig::from_config(&config, 1);
+        let four = RuntimeConfig::from_config(&config, 4);
+        assert_eq!(one.table.max_flows, 1000);
+        assert_eq!(four.table.max_flows, 250);
+        assert_eq!(one.budget.max_bytes, 4 << 20);
+        assert_eq!(four.budget.max_bytes, 1 << 20);
+        // Derived from flow.memcap when max-flows is 0.
+        let d = RuntimeConfig::from_config(&mirador_config::Config::default(), 2);
+        assert_eq!(
+            d.table.max_flows as u64,
+            (128u64 << 20) / 2 / FlowTable::<FlowUser>::bytes_per_flow() as u64
+        );
     }
 }
