@@ -149,6 +149,10 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     drop(out);
 
     summary(&ingest, &rt, args, &eve_path, elapsed, eve_records);
+    if let Some(e) = &rt.vpc_error {
+        eprintln!("mirador: VPC Flow Logs output: {e}");
+        failures.push(e.clone());
+    }
     if rt.worker_failed {
         eprintln!("mirador: internal error: a flow worker failed; flow records are missing");
         return Ok(ExitCode::from(3));
@@ -251,6 +255,13 @@ fn summary(
             None => "n/a".into(),
         }
     );
+    if let Some(v) = &rt.vpc {
+        let _ = writeln!(
+            s,
+            "  vpc flow logs: {} records in {} file(s)",
+            v.records, v.files_opened
+        );
+    }
     let _ = writeln!(
         s,
         "  eve: {} ({eve_records} records)",

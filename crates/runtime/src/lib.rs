@@ -79,6 +79,15 @@ pub struct RuntimeConfig {
     /// Raise `stream.reassembly_overlap_different_data`
     /// (`stream.reassembly.check-overlap-different-data`).
     pub overlap_events: bool,
+    /// VPC Flow Logs output, when enabled.
+    pub vpc: Option<VpcSettings>,
+}
+
+/// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
+#[derive(Debug, Clone)]
+pub struct VpcSettings {
+    /// The output section as configured.
+    pub output: mirador_config::VpcFlowLogsOutput,
 }
 
 impl RuntimeConfig {
@@ -160,6 +169,9 @@ impl RuntimeConfig {
             },
             stream_events: true,
             overlap_events: stream.reassembly.check_overlap_different_data,
+            vpc: config.outputs.vpc_flow_logs.enabled.then(|| VpcSettings {
+                output: config.outputs.vpc_flow_logs.clone(),
+            }),
         }
     }
 }
@@ -208,6 +220,9 @@ pub struct Meta {
     pub offset: u32,
     /// Captured length of the inner frame.
     pub len: u32,
+    /// The IP packet's declared length (header included), as VPC Flow Logs
+    /// count bytes.
+    pub ip_len: u32,
     /// TCP flags, for TCP packets with a header.
     pub tcp_flags: Option<u8>,
     /// TCP sequence fields and payload position.
@@ -222,6 +237,24 @@ pub struct Meta {
     pub mirror: Option<Mirror>,
 }
 
+/// What a worker knows of a mirror session.
+#[derive(Debug, Clone)]
+pub struct SessionCtx {
+    /// EVE `mirror` labels.
+    pub label: SessionLabel,
+    /// VPC Flow Logs facts, when that output is on.
+    pub vpc: Option<Box<VpcSession>>,
+}
+
+/// A session's facts for VPC Flow Logs records.
+#[derive(Debug, Clone)]
+pub struct VpcSession {
+    /// Account, interface, VPC, ... of the session's records.
+    pub facts: mirador_engine::vpcflow::SessionFacts,
+    /// The declared session (its ENI addresses give the flow direction).
+    pub declared: Option<mirador_config::Session>,
+}
+
 /// A batch of packets for one worker.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -231,8 +264,8 @@ pub struct Batch {
     pub arena: Vec<u8>,
     /// One entry per packet.
     pub packets: Vec<Meta>,
-    /// Session labels the worker has not been sent yet.
-    pub labels: Vec<(u32, SessionLabel)>,
+    /// Sessions the worker has not been sent yet.
+    pub labels: Vec<(u32, SessionCtx)>,
 }
 
 impl Batch {
@@ -288,6 +321,11 @@ pub struct RuntimeStats {
     pub worker_failed: bool,
     /// The reader side's defragmenter.
     pub defrag: mirador_flow::defrag::DefragCounters,
+    /// The VPC Flow Logs writer, when enabled.
+    pub vpc: Option<mirador_engine::vpcflow::WriterStats>,
+    /// The first VPC Flow Logs write error (later records were still
+    /// attempted).
+    pub vpc_error: Option<String>,
 }
 
 impl RuntimeStats {
@@ -387,6 +425,15 @@ impl RuntimeStats {
                 }
             });
         });
+        if let Some(v) = &self.vpc {
+            s.obj("vpc_flow_logs", |o| {
+                o.u64("records", v.records)
+                    .u64("bytes", v.bytes)
+                    .u64("files", v.files_opened)
+                    .u64("closed_at_cap", v.closed_at_cap)
+                    .u64("errors", u64::from(self.vpc_error.is_some()));
+            });
+        }
         s.objs("workers", self.workers.iter(), |o, w| {
             o.u64("packets", w.packets).u64("flows", w.flows);
         });
@@ -438,6 +485,7 @@ pub fn write_loss(o: &mut mirador_engine::eve::Obj<'_>, t: &StreamTotals) {
 
 enum ToWriter {
     Eve(Vec<u8>, u64),
+    Vpc(Vec<mirador_engine::vpcflow::Record>),
     Done(usize, Box<WorkerStats>),
 }
 
@@ -465,6 +513,11 @@ pub struct Sharded {
     /// Anomaly records of the reader side, written at the next drain.
     pending: Vec<u8>,
     pending_records: u64,
+    /// `outputs.vpc-flow-logs`, when enabled: the workers send records,
+    /// written here (on the reader's thread) into rotating files.
+    vpc_output: Option<mirador_config::VpcFlowLogsOutput>,
+    vpc_writer: Option<mirador_engine::vpcflow::VpcFlowWriter>,
+    vpc_error: Option<String>,
 }
 
 impl Sharded {
@@ -488,6 +541,10 @@ impl Sharded {
                     seed: cfg.community_id_seed,
                     stream_events: cfg.stream_events,
                     overlap_events: cfg.overlap_events,
+                    vpc: cfg
+                        .vpc
+                        .as_ref()
+                        .map(|v| (v.output.format.clone(), v.output.aggregation_interval)),
                 },
                 rx,
                 spare: spare_tx.clone(),
@@ -522,6 +579,13 @@ impl Sharded {
             reassembled: Vec::new(),
             pending: Vec::new(),
             pending_records: 0,
+            vpc_output: cfg.vpc.as_ref().map(|v| v.output.clone()),
+            vpc_writer: cfg.vpc.as_ref().map(|v| {
+                mirador_engine::vpcflow::VpcFlowWriter::new(
+                    mirador_engine::vpcflow::WriterOptions::from_config(&v.output),
+                )
+            }),
+            vpc_error: None,
         })
     }
 
@@ -539,6 +603,12 @@ impl Sharded {
         if self.read.is_multiple_of(HEARTBEAT_PACKETS) {
             if let Some(w) = self.watermark {
                 self.defrag.expire(w);
+                if let Some(v) = self.vpc_writer.as_mut()
+                    && let Err(e) = v.close_ended(w)
+                    && self.vpc_error.is_none()
+                {
+                    self.vpc_error = Some(e.to_string());
+                }
             }
             for shard in 0..self.senders.len() {
                 if !self.filling[shard].packets.is_empty()
@@ -694,9 +764,22 @@ impl Sharded {
         }
         if !sent[shard] {
             sent[shard] = true;
+            let spec = &ingest.sessions().get(session).spec;
+            let vpc = self.vpc_output.as_ref().map(|out| {
+                Box::new(VpcSession {
+                    facts: match &spec.declared {
+                        Some(d) => mirador_engine::vpcflow::SessionFacts::from_session(d, out),
+                        None => mirador_engine::vpcflow::SessionFacts::defaults(out),
+                    },
+                    declared: spec.declared.clone(),
+                })
+            });
             self.filling[shard].labels.push((
                 session_u32,
-                ingest.sessions().get(session).spec.label.clone(),
+                SessionCtx {
+                    label: spec.label.clone(),
+                    vpc,
+                },
             ));
         }
         let (tcp_flags, icmp) = match packet.transport {
@@ -721,6 +804,11 @@ impl Sharded {
         if filler && tcp.is_none_or(|t| t.payload_len == 0) {
             return;
         }
+        let ip_len = match packet.network {
+            Network::Ipv4 { total_len, .. } => u32::from(total_len),
+            Network::Ipv6 { payload_len, .. } => u32::from(payload_len) + 40,
+            _ => 0,
+        };
         let b = &mut self.filling[shard];
         let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
         b.arena.extend_from_slice(packet.frame);
@@ -732,6 +820,7 @@ impl Sharded {
             kind,
             offset,
             len: u32::try_from(packet.frame.len()).unwrap_or(u32::MAX),
+            ip_len,
             tcp_flags,
             tcp,
             icmp,
@@ -823,6 +912,16 @@ impl Sharded {
             }
         }
         result?;
+        if let Some(mut w) = self.vpc_writer.take() {
+            match w.finish() {
+                Ok(st) => self.stats.vpc = Some(st),
+                Err(e) => {
+                    self.stats.vpc = Some(w.stats());
+                    self.vpc_error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        self.stats.vpc_error = self.vpc_error.take();
         self.stats.worker_failed = self.failed;
         self.stats.defrag = self.defrag.counters().clone();
         Ok((self.stats, records))
@@ -835,6 +934,18 @@ impl Sharded {
                 buf.clear();
                 let _ = self.bufs_back.try_send(buf);
                 n
+            }
+            ToWriter::Vpc(records) => {
+                if let Some(w) = self.vpc_writer.as_mut() {
+                    for r in &records {
+                        if let Err(e) = w.write(r)
+                            && self.vpc_error.is_none()
+                        {
+                            self.vpc_error = Some(e.to_string());
+                        }
+                    }
+                }
+                0
             }
             ToWriter::Done(i, s) => {
                 if let Some(w) = self.stats.workers.get_mut(i) {

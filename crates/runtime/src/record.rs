@@ -19,6 +19,9 @@ pub struct FlowUser {
     pub icmp: Option<(u8, u8)>,
     /// TCP session and streams (TCP flows).
     pub tcp: TcpSession,
+    /// VPC Flow Logs aggregation windows per key direction (lo → hi,
+    /// hi → lo), allocated only when that output is on.
+    pub vpc: Option<Box<[mirador_engine::vpcflow::DirWindow; 2]>>,
 }
 
 /// Suricata's flow id is a 48-bit number; ours is the key's stable hash,

@@ -13,15 +13,15 @@
 
 use crossbeam_channel::{Receiver, Sender};
 use ipnet::IpNet;
-use mirador_engine::eve::SessionLabel;
-use mirador_flow::key::proto;
+use mirador_flow::key::{Direction, FlowKey, proto};
 use mirador_flow::reassembly::{Chunk, Event, Policy, StreamCounters};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet};
 use mirador_flow::tcp::{Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
 use std::net::IpAddr;
 
 use crate::record::{StreamAnomaly, flow_record, stream_anomaly};
-use crate::{Batch, FlowUser, Meta, MetaKind, ToWriter, WorkerStats};
+use crate::{Batch, FlowUser, Meta, MetaKind, SessionCtx, ToWriter, WorkerStats};
+use mirador_engine::vpcflow::{FlowFacts, Format, Interval, Record, build_record};
 
 /// A worker sends its EVE buffer to the writer once it holds this much.
 pub(crate) const WORKER_FLUSH_BYTES: usize = 64 << 10;
@@ -127,6 +127,8 @@ pub(crate) struct WorkerShared {
     pub seed: u16,
     pub stream_events: bool,
     pub overlap_events: bool,
+    /// VPC Flow Logs: the record format and the aggregation interval.
+    pub vpc: Option<(Format, u32)>,
 }
 
 pub(crate) struct Worker {
@@ -143,7 +145,9 @@ pub(crate) struct Worker {
 /// from the table and this can be used together).
 struct State {
     stats: WorkerStats,
-    labels: Vec<Option<SessionLabel>>,
+    sessions: Vec<Option<SessionCtx>>,
+    /// VPC Flow Logs records not yet sent to the writer.
+    vpc: Vec<Record>,
     eve: Vec<u8>,
     records: u64,
     budget: StreamBudget,
@@ -153,19 +157,20 @@ impl Worker {
     pub(crate) fn run(mut self) {
         let mut st = State {
             stats: WorkerStats::default(),
-            labels: Vec::new(),
+            sessions: Vec::new(),
+            vpc: Vec::new(),
             eve: Vec::with_capacity(WORKER_FLUSH_BYTES * 2),
             records: 0,
             budget: self.shared.budget,
         };
         let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
         while let Ok(mut batch) = self.rx.recv() {
-            for (s, label) in batch.labels.drain(..) {
+            for (s, ctx) in batch.labels.drain(..) {
                 let s = s as usize;
-                if st.labels.len() <= s {
-                    st.labels.resize(s + 1, None);
+                if st.sessions.len() <= s {
+                    st.sessions.resize(s + 1, None);
                 }
-                st.labels[s] = Some(label);
+                st.sessions[s] = Some(ctx);
             }
             for m in &batch.packets {
                 if m.watermark > self.table.watermark() {
@@ -212,6 +217,16 @@ impl Worker {
                     t.user.session = m.session;
                     t.user.mirror = m.mirror;
                     t.user.icmp = m.icmp;
+                }
+                if let Some((format, interval)) = &self.shared.vpc {
+                    let d = usize::from(m.dir == Direction::HiToLo);
+                    let windows = t.user.vpc.get_or_insert_with(Box::default);
+                    if let Some(iv) =
+                        windows[d].on_packet(m.ts, u64::from(m.ip_len), m.tcp_flags, *interval)
+                    {
+                        let ctx = st.sessions.get(m.session as usize).and_then(|c| c.as_ref());
+                        st.vpc.push(vpc_record(format, &iv, &m.key, m.dir, ctx));
+                    }
                 }
                 t
             }
@@ -273,7 +288,11 @@ impl Worker {
             return;
         }
         let (src, dst) = m.key.endpoints(m.dir);
-        let label = st.labels.get(m.session as usize).and_then(|l| l.as_ref());
+        let label = st
+            .sessions
+            .get(m.session as usize)
+            .and_then(|c| c.as_ref())
+            .map(|c| &c.label);
         let mut a = StreamAnomaly {
             ts: m.ts,
             pcap_cnt: m.pcap_cnt,
@@ -327,11 +346,21 @@ impl Worker {
                 }
                 st.stats.sessions[s].add(&totals);
             }
-            let label = st
-                .labels
+            let ctx = st
+                .sessions
                 .get(e.user.session as usize)
-                .and_then(|l| l.as_ref());
-            flow_record(&mut st.eve, &e, label, self.shared.seed);
+                .and_then(|c| c.as_ref());
+            if let (Some((format, _)), Some(windows)) = (&self.shared.vpc, e.user.vpc.as_mut()) {
+                for (d, dir) in [Direction::LoToHi, Direction::HiToLo]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(iv) = windows[d].take() {
+                        st.vpc.push(vpc_record(format, &iv, &e.key, dir, ctx));
+                    }
+                }
+            }
+            flow_record(&mut st.eve, &e, ctx.map(|c| &c.label), self.shared.seed);
             e.user.tcp.release(&mut st.budget);
             st.records += 1;
             if st.eve.len() >= WORKER_FLUSH_BYTES {
@@ -341,6 +370,9 @@ impl Worker {
     }
 
     fn flush(&self, st: &mut State) {
+        if !st.vpc.is_empty() {
+            let _ = self.out.send(ToWriter::Vpc(std::mem::take(&mut st.vpc)));
+        }
         if st.eve.is_empty() {
             return;
         }
@@ -352,6 +384,31 @@ impl Worker {
         let _ = self.out.send(ToWriter::Eve(full, st.records));
         st.records = 0;
     }
+}
+
+/// The VPC Flow Logs record of one direction's closed window.
+fn vpc_record(
+    format: &Format,
+    iv: &Interval,
+    key: &FlowKey,
+    dir: Direction,
+    ctx: Option<&SessionCtx>,
+) -> Record {
+    let (src, dst) = key.endpoints(dir);
+    let fallback = mirador_engine::vpcflow::SessionFacts::default();
+    let vpc = ctx.and_then(|c| c.vpc.as_deref());
+    let mut facts = FlowFacts::new(
+        src.addr,
+        dst.addr,
+        src.port,
+        dst.port,
+        key.proto,
+        vpc.map_or(&fallback, |v| &v.facts),
+    );
+    facts.direction = vpc
+        .and_then(|v| v.declared.as_ref())
+        .and_then(|d| d.direction(src.addr, dst.addr));
+    build_record(format, iv, &facts)
 }
 
 /// Hands every deliverable chunk of both directions to the stream consumer.
