@@ -52,6 +52,31 @@ fn eve_of_all_pcaps(dir: &Path) -> std::path::PathBuf {
             ),
         ),
     ];
+    // A mirrored TCP connection that lost a segment: stream anomalies, a
+    // flow record with `tcp.ts_gap`, and capture-loss stats.
+    let (c, sv) = (ip("10.1.0.9"), ip("10.1.0.1"));
+    let seg = |to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]| {
+        let spec = if to_server {
+            FrameSpec::tcp(c, sv, 40000, 80)
+        } else {
+            FrameSpec::tcp(sv, c, 80, 40000)
+        };
+        let inner = spec
+            .flags(flags)
+            .seq_ack(seq, ack)
+            .payload(payload.to_vec())
+            .build();
+        tunnel::vxlan_frame(ip("10.0.1.15"), ip("10.0.0.100"), 50001, 42, &inner.bytes)
+    };
+    use mirador_testkit::frame::tcp_flags::{ACK, SYN};
+    let mut frames = frames;
+    frames.extend([
+        seg(true, 1000, 0, SYN, b""),
+        seg(false, 5000, 1001, SYN | ACK, b""),
+        seg(true, 1001, 5001, ACK, b"abc"),
+        seg(true, 1104, 5001, ACK, b"def"),
+        seg(false, 5001, 1107, ACK, b""),
+    ]);
     let records: Vec<Record> = frames.into_iter().map(|f| Record::new(0, f)).collect();
     let bad = dir.join("bad-mirrors.pcap");
     std::fs::write(&bad, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
