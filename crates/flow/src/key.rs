@@ -529,8 +529,14 @@ pub fn classify(tenant: u32, inner: &Inner<'_>) -> Option<PacketKey> {
             icmp_code,
         });
     }
-    // Echo id from the message (0 when not captured); errors whose quote
-    // is unusable become a one-way ICMP flow of their own type.
+    // An ICMPv4 error whose quote is unusable has no flow: Suricata never
+    // creates a flow for an ICMPv4 error (`FlowCreateCheck`). ICMPv6 errors
+    // without a usable quote become a one-way flow of their own type, as
+    // Suricata's ICMPv6 flows do.
+    if !v6 && is_icmp_error(false, icmp_type) {
+        return None;
+    }
+    // Echo id from the message (0 when not captured).
     let (class, id) = if msg.first() == Some(&icmp_type) {
         icmp_identity(v6, msg).unwrap_or((icmp_type, 0))
     } else if is_echo(v6, icmp_type) {
@@ -923,13 +929,12 @@ mod tests {
     }
 
     #[test]
-    fn unusable_icmp_error_is_its_own_flow() {
+    fn unusable_icmpv4_error_has_no_flow() {
+        // Suricata creates no flow for an ICMPv4 error.
         let msg = [3, 1, 0, 0, 0, 0, 0, 0, 0x45];
-        let k = classify_raw(&ipv4_packet(1, [192, 0, 2, 1], [10, 0, 0, 1], &msg));
-        let PacketKey::Flow { key, .. } = k else {
-            panic!("flow")
-        };
-        assert_eq!((key.proto, key.icmp, key.lo.port), (1, 3, 0));
+        let frame = ipv4_packet(1, [192, 0, 2, 1], [10, 0, 0, 1], &msg);
+        let d = decode(linktype::RAW, &frame, &DecodeOptions::default());
+        assert!(classify(7, &d.outcome.expect("decodes")).is_none());
     }
 
     #[test]
