@@ -262,3 +262,40 @@ fn a_truncated_copy_alone_leaves_a_gap_that_is_not_loss() {
     let v: &Value = r.events("flow")[0];
     assert_eq!(v["tcp"]["ts_gap"], true);
 }
+
+#[test]
+fn a_midstream_flow_first_seen_from_the_server_is_reversed_by_its_first_data() {
+    let dir = tempfile::tempdir().unwrap();
+    // No handshake: the first packet seen is the server's HTTP response.
+    let frames = vec![
+        frame(false, 5001, 1019, ACK | PSH, b"HTTP/1.1 200 OK\r\n\r\n"),
+        frame(true, 1019, 5020, ACK, b""),
+        frame(true, 1019, 5020, ACK | PSH, b"GET /next HTTP/1.1\r\n\r\n"),
+    ];
+    let p = write_pcap(dir.path(), "midstream.pcap", &frames);
+    for workers in ["1", "3"] {
+        let r = run(&p, workers);
+        let flows = r.events("flow");
+        assert_eq!(flows.len(), 1);
+        let f = flows[0];
+        assert_eq!(f["src_ip"], CLIENT, "{f}");
+        assert_eq!(f["src_port"], 40000);
+        assert_eq!(f["dest_ip"], SERVER);
+        assert_eq!(f["flow"]["pkts_toserver"], 2);
+        assert_eq!(f["flow"]["pkts_toclient"], 1);
+        assert_eq!(r.stats()["flow"]["midstream_reversed"], 1);
+        // Both directions were reassembled, each into its own stream.
+        assert_eq!(r.stats()["tcp"]["reassembly"]["bytes"], 19 + 22);
+    }
+    // Without midstream pick-up there is no session to orient: the first
+    // sender stays the client, as in Suricata.
+    let r = replay(&[
+        "--no-rules",
+        "--set",
+        "stream.midstream=no",
+        "--set",
+        "stream.async-oneside=no",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(r.events("flow")[0]["src_ip"], SERVER);
+}

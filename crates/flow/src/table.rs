@@ -434,6 +434,25 @@ impl<U: Default> FlowTable<U> {
         })
     }
 
+    /// Swaps the client and server of `key`'s flow, with its per-direction
+    /// counters and flags (Suricata's `FlowSwap`, used when protocol
+    /// detection finds a midstream flow the wrong way round). `false` when
+    /// there is no such flow.
+    pub fn reverse(&mut self, key: &FlowKey) -> bool {
+        let Some(i) = self.find(key) else {
+            return false;
+        };
+        let Some(e) = self.slots[i as usize].entry.as_mut() else {
+            return false;
+        };
+        let f = &mut e.flow;
+        f.client_is_lo = !f.client_is_lo;
+        std::mem::swap(&mut f.pkts_toserver, &mut f.pkts_toclient);
+        std::mem::swap(&mut f.bytes_toserver, &mut f.bytes_toclient);
+        std::mem::swap(&mut f.tcp_flags_ts, &mut f.tcp_flags_tc);
+        true
+    }
+
     /// Applies a packet to its flow, creating the flow if needed. Flows it
     /// ends (timed out on lookup, swept or evicted at the cap) are appended
     /// to `out`, sorted by `(first_seen, key)` within this call.

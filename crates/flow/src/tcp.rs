@@ -249,13 +249,19 @@ pub struct TcpCounters {
     pub async_sessions: u64,
 }
 
-const F_ASYNC: u8 = 1;
-const F_MIDSTREAM: u8 = 2;
-const F_CLIENT_ISN: u8 = 4;
-const F_SERVER_ISN: u8 = 8;
-const F_CLIENT_FIN: u8 = 16;
-const F_SERVER_FIN: u8 = 32;
-const F_STREAMS_REFUSED: u8 = 64;
+const F_ASYNC: u16 = 1;
+const F_MIDSTREAM: u16 = 2;
+const F_CLIENT_ISN: u16 = 4;
+const F_SERVER_ISN: u16 = 8;
+const F_CLIENT_FIN: u16 = 16;
+const F_SERVER_FIN: u16 = 32;
+const F_STREAMS_REFUSED: u16 = 64;
+/// One-sided, and the side seen is the server (after a reversal).
+const F_ASYNC_SEEN_SERVER: u16 = 128;
+/// Picked up on a SYN-ACK: the direction is known.
+const F_SYNACK_PICKUP: u16 = 256;
+/// The direction of a midstream pick-up was checked against its first data.
+const F_DIR_CHECKED: u16 = 512;
 
 /// The two directions' streams: index 0 is client → server.
 #[derive(Debug, Clone)]
@@ -267,7 +273,7 @@ pub struct Streams {
 #[derive(Debug, Clone, Default)]
 pub struct TcpSession {
     state: SsnState,
-    flags: u8,
+    flags: u16,
     client_isn: u32,
     server_isn: u32,
     /// Buffered bytes last charged to the budget.
@@ -289,6 +295,40 @@ impl TcpSession {
     /// Whether the session was picked up midstream.
     pub fn is_midstream(&self) -> bool {
         self.flags & F_MIDSTREAM != 0
+    }
+
+    /// Whether the flow's direction should be checked against this
+    /// segment's payload: a session picked up midstream on a packet other
+    /// than a SYN-ACK, whose first data this is. Suricata reverses such a
+    /// flow when its protocol detection finds a response sent "to the
+    /// server" ([`Role`]); the check is made once.
+    pub fn direction_unchecked(&self, payload: &[u8]) -> bool {
+        self.flags & (F_MIDSTREAM | F_SYNACK_PICKUP | F_DIR_CHECKED) == F_MIDSTREAM
+            && !payload.is_empty()
+    }
+
+    /// Records that the direction was checked.
+    pub fn direction_checked(&mut self) {
+        self.flags |= F_DIR_CHECKED;
+    }
+
+    /// Swaps client and server (the flow table swaps its side): the
+    /// streams, the ISNs, the FIN flags and which side a one-sided session
+    /// sees.
+    pub fn reverse(&mut self) {
+        std::mem::swap(&mut self.client_isn, &mut self.server_isn);
+        let swap = |f: u16, a: u16, b: u16| {
+            let (ha, hb) = (f & a != 0, f & b != 0);
+            (f & !(a | b)) | if ha { b } else { 0 } | if hb { a } else { 0 }
+        };
+        self.flags = swap(self.flags, F_CLIENT_ISN, F_SERVER_ISN);
+        self.flags = swap(self.flags, F_CLIENT_FIN, F_SERVER_FIN);
+        if self.flags & F_ASYNC != 0 {
+            self.flags ^= F_ASYNC_SEEN_SERVER;
+        }
+        if let Some(s) = self.streams.as_deref_mut() {
+            s.dirs.swap(0, 1);
+        }
     }
 
     /// The stream of one direction (0 = to server), if allocated.
@@ -330,9 +370,10 @@ impl TcpSession {
         if ack && !syn && !rst && seg.ack == 0 {
             events.insert(TcpEvent::PktBrokenAck);
         }
-        if self.is_async() && !seg.to_server {
+        let seen_server = self.flags & F_ASYNC_SEEN_SERVER != 0;
+        if self.is_async() && seg.to_server == seen_server {
             // The other side shows up: its ACKs now drive delivery.
-            self.flags &= !F_ASYNC;
+            self.flags &= !(F_ASYNC | F_ASYNC_SEEN_SERVER);
         }
         match self.state {
             SsnState::None => self.start(cfg, seg, counters, events),
@@ -370,10 +411,10 @@ impl TcpSession {
         if ack && !rst && seg.ack != 0 {
             streams.dirs[1 - d].ack(seg.ack);
         }
-        if self.flags & F_ASYNC != 0 && seg.to_server {
+        if self.flags & F_ASYNC != 0 && seg.to_server != seen_server {
             // Suricata moves the async stream's last_ack to this packet's
             // SEQ: data before it is deliverable.
-            streams.dirs[0].ack(seg.seq);
+            streams.dirs[d].ack(seg.seq);
         }
         self.sync(budget);
     }
@@ -409,7 +450,7 @@ impl TcpSession {
             // The table made the SYN-ACK's receiver the client.
             self.server_isn = seg.seq;
             self.client_isn = seg.ack.wrapping_sub(1);
-            self.flags |= F_SERVER_ISN | F_CLIENT_ISN | F_MIDSTREAM;
+            self.flags |= F_SERVER_ISN | F_CLIENT_ISN | F_MIDSTREAM | F_SYNACK_PICKUP;
             self.state = SsnState::SynRecv;
             counters.sessions += 1;
             counters.midstream_pickups += 1;
@@ -637,6 +678,102 @@ impl TcpSession {
     /// Whether direction `dir` delivered a gap.
     pub fn had_gap(&self, dir: usize) -> bool {
         self.stream(dir).is_some_and(|s| s.counters().gaps > 0)
+    }
+}
+
+/// Which end of a conversation sent a payload, as far as its first bytes
+/// tell: the minimal protocol recognition that orients a flow picked up
+/// midstream (Suricata's protocol detection reverses such a flow when it
+/// finds a response travelling to the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A client's request (HTTP request line, TLS ClientHello, DNS query,
+    /// SMB request).
+    Request,
+    /// A server's response (HTTP status line, TLS ServerHello, DNS response,
+    /// SMB response).
+    Response,
+}
+
+impl Role {
+    /// The role of `payload`, sent from port `src_port` to `dst_port`;
+    /// `None` when it is not recognised.
+    pub fn of(payload: &[u8], src_port: u16, dst_port: u16) -> Option<Role> {
+        const METHODS: &[&[u8]] = &[
+            b"GET ",
+            b"POST ",
+            b"HEAD ",
+            b"PUT ",
+            b"DELETE ",
+            b"OPTIONS ",
+            b"CONNECT ",
+            b"PATCH ",
+            b"TRACE ",
+        ];
+        if payload.starts_with(b"HTTP/1.") {
+            return Some(Role::Response);
+        }
+        if METHODS.iter().any(|m| payload.starts_with(m)) {
+            return Some(Role::Request);
+        }
+        // TLS handshake record: ClientHello (1) or ServerHello (2).
+        if let [0x16, 0x03, 0..=4, _, _, hs, ..] = payload {
+            return match hs {
+                1 => Some(Role::Request),
+                2 => Some(Role::Response),
+                _ => None,
+            };
+        }
+        // DNS over TCP: length prefix, then a header with one question.
+        if (src_port == 53 || dst_port == 53)
+            && let [l0, l1, _, _, flags, _, 0, 1, ..] = payload
+            && usize::from(u16::from_be_bytes([*l0, *l1])) >= 12
+        {
+            return Some(if flags & 0x80 != 0 {
+                Role::Response
+            } else {
+                Role::Request
+            });
+        }
+        // SMB over NetBIOS session service: SMB1 flags (reply bit) or SMB2
+        // flags (server-to-redirector bit).
+        if let [0, _, _, _, rest @ ..] = payload {
+            if let [0xff, b'S', b'M', b'B', _, _, _, _, _, flags, ..] = rest {
+                return Some(if flags & 0x80 != 0 {
+                    Role::Response
+                } else {
+                    Role::Request
+                });
+            }
+            if let [
+                0xfe,
+                b'S',
+                b'M',
+                b'B',
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                _,
+                f0,
+                ..,
+            ] = rest
+            {
+                return Some(if f0 & 0x01 != 0 {
+                    Role::Response
+                } else {
+                    Role::Request
+                });
+            }
+        }
+        None
     }
 }
 

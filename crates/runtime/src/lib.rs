@@ -298,6 +298,9 @@ pub struct WorkerStats {
     pub packets: u64,
     /// Flows it created.
     pub flows: u64,
+    /// Midstream flows it reversed on their first data (a response seen
+    /// going to the "server").
+    pub reversed: u64,
     /// Its flow table's counters.
     pub table: TableCounters,
     /// TCP session counters.
@@ -357,7 +360,11 @@ impl RuntimeStats {
                 .u64("shutdown", t.shutdown)
                 .u64("emergency", t.emergency_entered)
                 .u64("cap_hits", t.cap_hits)
-                .u64("no_flow", self.no_flow);
+                .u64("no_flow", self.no_flow)
+                .u64(
+                    "midstream_reversed",
+                    self.workers.iter().map(|w| w.reversed).sum(),
+                );
         });
         let d = &self.defrag;
         s.obj("defrag", |o| {

@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use mirador_flow::key::{Direction, FlowKey, proto};
 use mirador_flow::reassembly::{Chunk, Event, Policy, StreamCounters};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet};
-use mirador_flow::tcp::{Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
+use mirador_flow::tcp::{Role, Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
 use std::net::IpAddr;
 
 use crate::record::{StreamAnomaly, flow_record, stream_anomaly};
@@ -246,13 +246,13 @@ impl Worker {
         let Some(tcp) = m.tcp else {
             return;
         };
-        let flow = touched.flow;
-        let user = touched.user;
-        let to_server = touched.to_server;
         let frame = batch.frame(m);
         let payload = frame
             .get(tcp.payload_off as usize..(tcp.payload_off + tcp.payload_len) as usize)
             .unwrap_or(&[]);
+        let flow = touched.flow;
+        let user = touched.user;
+        let to_server = touched.to_server;
         let seg = Segment {
             ts: m.ts,
             to_server,
@@ -278,6 +278,24 @@ impl Worker {
             &mut st.stats.tcp,
             &mut events,
         );
+        // A midstream pick-up's first data: a response going "to the
+        // server" (or a request to the client) means the first packet seen
+        // was the server's. Suricata's protocol detection reverses such a
+        // flow, and so do we, once (the table's side below, after the last
+        // use of this flow's borrow).
+        let mut wrong_way = false;
+        if user.tcp.direction_unchecked(payload) {
+            user.tcp.direction_checked();
+            let (src, dst) = m.key.endpoints(m.dir);
+            wrong_way = match Role::of(payload, src.port, dst.port) {
+                Some(Role::Response) => to_server,
+                Some(Role::Request) => !to_server,
+                None => false,
+            };
+            if wrong_way {
+                user.tcp.reverse();
+            }
+        }
         deliver(&mut user.tcp);
         user.tcp.sync(&mut st.budget);
         if !self.shared.stream_events {
@@ -285,6 +303,9 @@ impl Worker {
                 user.tcp.take_stream_events(0),
                 user.tcp.take_stream_events(1),
             );
+            if wrong_way {
+                self.reverse(&m.key, st);
+            }
             return;
         }
         let (src, dst) = m.key.endpoints(m.dir);
@@ -317,8 +338,17 @@ impl Worker {
                 st.records += 1;
             }
         }
+        if wrong_way {
+            self.reverse(&m.key, st);
+        }
         if st.eve.len() >= WORKER_FLUSH_BYTES {
             self.flush(st);
+        }
+    }
+
+    fn reverse(&mut self, key: &FlowKey, st: &mut State) {
+        if self.table.reverse(key) {
+            st.stats.reversed += 1;
         }
     }
 

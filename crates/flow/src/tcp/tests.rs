@@ -479,3 +479,61 @@ proptest! {
         prop_assert_eq!(h.budget.bytes, 0);
     }
 }
+
+#[test]
+fn roles_of_first_payloads() {
+    assert_eq!(
+        Role::of(b"HTTP/1.1 200 OK\r\n", 80, 5000),
+        Some(Role::Response)
+    );
+    assert_eq!(
+        Role::of(b"GET / HTTP/1.1\r\n", 5000, 80),
+        Some(Role::Request)
+    );
+    assert_eq!(
+        Role::of(&[0x16, 3, 3, 0, 50, 2, 0], 443, 5000),
+        Some(Role::Response)
+    );
+    assert_eq!(
+        Role::of(&[0x16, 3, 1, 0, 50, 1, 0], 5000, 443),
+        Some(Role::Request)
+    );
+    let dns_resp = [0, 30, 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    assert_eq!(Role::of(&dns_resp, 53, 5000), Some(Role::Response));
+    // Not DNS unless port 53 is involved.
+    assert_eq!(Role::of(&dns_resp, 5353, 5000), None);
+    let mut smb1 = vec![0, 0, 0, 40, 0xff, b'S', b'M', b'B', 0x72, 0, 0, 0, 0, 0x98];
+    assert_eq!(Role::of(&smb1, 445, 5000), Some(Role::Response));
+    smb1[13] = 0x18;
+    assert_eq!(Role::of(&smb1, 5000, 445), Some(Role::Request));
+    let mut smb2 = vec![0, 0, 0, 64, 0xfe, b'S', b'M', b'B'];
+    smb2.extend_from_slice(&[0; 12]);
+    smb2.extend_from_slice(&[1, 0, 0, 0]);
+    assert_eq!(Role::of(&smb2, 445, 5000), Some(Role::Response));
+    assert_eq!(Role::of(b"SSH-2.0-OpenSSH\r\n", 22, 5000), None);
+    assert_eq!(Role::of(b"", 80, 5000), None);
+}
+
+#[test]
+fn reversing_a_one_sided_midstream_session_keeps_delivery() {
+    // The first packet seen is the server's response (server seq 5001);
+    // the worker reverses the flow before applying it.
+    // The table made its sender the client; the worker applies the packet,
+    // sees a response "to the server", and reverses.
+    let mut h = Harness::new(TcpConfig::default());
+    assert!(!h.ssn.direction_unchecked(b"x"));
+    h.seg(C, 5001, 1001, ACK, b"HTTP/1.1 200 OK\r\n");
+    assert!(h.ssn.direction_unchecked(b"HTTP/1.1 200 OK\r\n"));
+    h.ssn.direction_checked();
+    assert!(!h.ssn.direction_unchecked(b"x"));
+    h.ssn.reverse();
+    // Now the sender is the server: one-sided, the server is the seen side.
+    assert!(h.ssn.is_async() && h.ssn.is_midstream());
+    h.seg(S, 5018, 1001, ACK, b"body");
+    assert_eq!(h.out[1], b"HTTP/1.1 200 OK\r\n");
+    assert!(h.out[0].is_empty());
+    // The client shows up: two-sided again, its ACKs drive delivery.
+    h.seg(C, 1001, 5022, ACK, b"");
+    assert!(!h.ssn.is_async());
+    assert_eq!(h.out[1], b"HTTP/1.1 200 OK\r\nbody");
+}
