@@ -299,3 +299,33 @@ fn a_midstream_flow_first_seen_from_the_server_is_reversed_by_its_first_data() {
     ]);
     assert_eq!(r.events("flow")[0]["src_ip"], SERVER);
 }
+
+#[test]
+fn port_reuse_starts_a_new_flow_but_a_repeated_syn_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut frames = handshake();
+    frames.push(frame(true, 1001, 5001, ACK | FIN, b""));
+    frames.push(frame(false, 5001, 1002, ACK | FIN, b""));
+    frames.push(frame(true, 1002, 5002, ACK, b""));
+    // The first SYN again (a late retransmission): the same connection.
+    frames.push(frame(true, 1000, 0, SYN, b""));
+    let p = write_pcap(dir.path(), "repeat.pcap", &frames);
+    let r = run(&p, "1");
+    assert_eq!(r.events("flow").len(), 1);
+    assert_eq!(r.stats()["tcp"]["tcp_reuse"], 0);
+    // A new ISN on the same ports: a new connection, a second flow.
+    frames.push(frame(true, 900_000, 0, SYN, b""));
+    let p = write_pcap(dir.path(), "reuse.pcap", &frames);
+    let r = run(&p, "2");
+    let flows = r.events("flow");
+    assert_eq!(flows.len(), 2);
+    assert_eq!(r.stats()["tcp"]["tcp_reuse"], 1);
+    let reasons: Vec<&str> = flows
+        .iter()
+        .map(|f| f["flow"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"timeout") && reasons.contains(&"shutdown"),
+        "{reasons:?}"
+    );
+}

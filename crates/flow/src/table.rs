@@ -462,7 +462,21 @@ impl<U: Default> FlowTable<U> {
         pkt: &Packet,
         out: &mut Vec<EndedFlow<U>>,
     ) -> Touched<'_, U> {
-        match self.touch(key, pkt, out, true) {
+        self.update_with(key, pkt, out, |_, _| false)
+    }
+
+    /// [`update`](Self::update), where `repeats(flow, user)` can tell that
+    /// a SYN on a closed flow repeats that flow's own SYN (same ISN, which
+    /// the caller's TCP session knows): a retransmission, not a port reuse,
+    /// as Suricata's `TcpSessionReuseDoneEnoughSyn` decides.
+    pub fn update_with(
+        &mut self,
+        key: &FlowKey,
+        pkt: &Packet,
+        out: &mut Vec<EndedFlow<U>>,
+        repeats: impl FnOnce(&Flow, &U) -> bool,
+    ) -> Touched<'_, U> {
+        match self.touch(key, pkt, out, true, repeats) {
             Some((i, created)) => self.apply(i, pkt, created),
             // `touch` with `create` always yields a slot.
             None => unreachable!("update creates"),
@@ -477,7 +491,7 @@ impl<U: Default> FlowTable<U> {
         pkt: &Packet,
         out: &mut Vec<EndedFlow<U>>,
     ) -> Option<Touched<'_, U>> {
-        let (i, _) = self.touch(key, pkt, out, false)?;
+        let (i, _) = self.touch(key, pkt, out, false, |_, _| false)?;
         Some(self.apply(i, pkt, false))
     }
 
@@ -582,13 +596,14 @@ impl<U: Default> FlowTable<U> {
         pkt: &Packet,
         out: &mut Vec<EndedFlow<U>>,
         create: bool,
+        repeats: impl FnOnce(&Flow, &U) -> bool,
     ) -> Option<(u32, bool)> {
         let start = out.len();
         if let Some(i) = self.find(key) {
             let (expired, reused) = match &self.slots[i as usize].entry {
                 Some(e) => (
                     self.timed_out(&e.flow, pkt.ts),
-                    create && self.reuses(&e.flow, pkt),
+                    create && self.reuses(&e.flow, pkt) && !repeats(&e.flow, &e.user),
                 ),
                 None => (true, false),
             };
@@ -1014,6 +1029,13 @@ mod tests {
                 .created
         );
         assert_eq!(tb.counters().tcp_reuse, 1);
+        // Nor does a SYN the caller knows repeats the session's own SYN.
+        let r = tb.update_with(&key2, &pkt(2, d, 60, Some(SYN)), &mut out, |_, _| true);
+        assert!(!r.created);
+        assert_eq!(tb.counters().tcp_reuse, 1);
+        let r = tb.update_with(&key2, &pkt(2, d, 60, Some(SYN)), &mut out, |_, _| false);
+        assert!(r.created);
+        assert_eq!(tb.counters().tcp_reuse, 2);
     }
 
     /// Runs `key` from `ts` with the given state built, then checks it is

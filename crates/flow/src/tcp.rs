@@ -287,6 +287,12 @@ impl TcpSession {
         self.state
     }
 
+    /// The client's ISN, when its SYN was seen (or inferred from a
+    /// SYN-ACK).
+    pub fn client_isn(&self) -> Option<u32> {
+        (self.flags & F_CLIENT_ISN != 0).then_some(self.client_isn)
+    }
+
     /// Whether the session is one-sided (asynchronous) now.
     pub fn is_async(&self) -> bool {
         self.flags & F_ASYNC != 0

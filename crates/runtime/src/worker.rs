@@ -211,7 +211,12 @@ impl Worker {
         st.stats.packets += 1;
         let touched = match m.kind {
             MetaKind::Flow => {
-                let t = self.table.update(&m.key, &pkt, ended);
+                // A SYN repeating a closed session's own SYN is a
+                // retransmission, not a new connection on the same ports.
+                let syn_seq = m.tcp.map(|t| t.seq);
+                let t = self.table.update_with(&m.key, &pkt, ended, |_, u| {
+                    syn_seq.is_some() && u.tcp.client_isn() == syn_seq
+                });
                 if t.created {
                     st.stats.flows += 1;
                     t.user.session = m.session;
