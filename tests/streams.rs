@@ -329,3 +329,33 @@ fn port_reuse_starts_a_new_flow_but_a_repeated_syn_does_not() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn data_beyond_the_scaled_window_is_an_anomaly_and_not_reassembled() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = |spec: FrameSpec| spec.tcp_options(vec![1, 3, 3, 2]).window(100).build().bytes;
+    let w = |spec: FrameSpec| spec.window(100).build().bytes;
+    // Both SYNs carry window scale 2: the window is 100 << 2 = 400 bytes.
+    let frames = vec![
+        ws(seg(true, 1000, 0, SYN, b"")),
+        ws(seg(false, 5000, 1001, SYN | ACK, b"")),
+        w(seg(true, 1001, 5001, ACK, b"")),
+        w(seg(true, 1001, 5001, ACK | PSH, b"abc")),
+        w(seg(false, 5001, 1004, ACK, b"")),
+        // 1004 + 400 = 1404: data at 1300 fits, data at 1500 does not.
+        w(seg(true, 1300, 5001, ACK | PSH, b"fits")),
+        w(seg(true, 1500, 5001, ACK | PSH, b"insertion")),
+    ];
+    let p = write_pcap(dir.path(), "window.pcap", &frames);
+    let r = run(&p, "1");
+    assert_eq!(anomalies(&r, "stream.est_packet_out_of_window"), 1);
+    let a = r
+        .events("anomaly")
+        .into_iter()
+        .find(|a| a["anomaly"]["event"] == "stream.est_packet_out_of_window")
+        .unwrap();
+    assert_eq!(a["pcap_cnt"], 7);
+    assert_eq!(r.stats()["tcp"]["pkt_out_of_window"], 1);
+    // "abc", a 296-byte gap, "fits": the insertion never reached the stream.
+    assert_eq!(r.stats()["tcp"]["reassembly"]["bytes"], 3 + 4);
+}

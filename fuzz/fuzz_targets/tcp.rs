@@ -68,6 +68,8 @@ fuzz_target!(|data: &[u8]| {
             flags: ctl & 0x1f | 0x10 * u8::from(ctl & 0x40 != 0),
             payload,
             missing,
+            window: u16::from(rest.first().copied().unwrap_or(0)) << 4,
+            wscale: (ctl & 0x20 != 0).then_some(ctl & 0x0f),
         };
         let mut events = TcpEvents::default();
         ssn.packet(

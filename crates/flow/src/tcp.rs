@@ -83,16 +83,42 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the IP length declared but the capture cut off.
     pub missing: u32,
+    /// The advertised window (unscaled).
+    pub window: u16,
+    /// The window-scale shift of a SYN that carries the option.
+    pub wscale: Option<u8>,
 }
 
-/// Where the TCP payload of `p` lies in `p.frame`, and its declared length
-/// beyond what was captured: `(seq, ack, flags, payload_offset,
-/// payload_len, missing)`. `None` for packets without a TCP header.
-pub fn segment_fields(p: &Inner<'_>) -> Option<(u32, u32, u8, usize, usize, u32)> {
+/// The TCP fields of a packet the session tracker needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentFields {
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Flags.
+    pub flags: u8,
+    /// The advertised window (unscaled).
+    pub window: u16,
+    /// The window-scale option's shift, on a SYN that carries one.
+    pub wscale: Option<u8>,
+    /// Where the payload starts in the frame.
+    pub payload_off: usize,
+    /// Captured payload bytes.
+    pub payload_len: usize,
+    /// Payload bytes the IP length declared but the capture cut off.
+    pub missing: u32,
+}
+
+/// The TCP fields of `p`: where its payload lies in `p.frame`, its
+/// declared length beyond what was captured, and the window (with the
+/// window-scale option of a SYN). `None` for packets without a TCP header.
+pub fn segment_fields(p: &Inner<'_>) -> Option<SegmentFields> {
     let Transport::Tcp {
         seq,
         ack,
         flags,
+        window,
         header_len,
         ..
     } = p.transport
@@ -117,7 +143,48 @@ pub fn segment_fields(p: &Inner<'_>) -> Option<(u32, u32, u8, usize, usize, u32)
     if off > p.frame.len() || p.frame.len() - off < p.payload.len() {
         return None;
     }
-    Some((seq, ack, flags, off, p.payload.len(), missing))
+    let wscale = if flags & SYN != 0 {
+        let opts = off
+            .checked_sub(usize::from(header_len))
+            .and_then(|h| p.frame.get(h + 20..off))
+            .unwrap_or(&[]);
+        window_scale(opts)
+    } else {
+        None
+    };
+    Some(SegmentFields {
+        seq,
+        ack,
+        flags,
+        window,
+        wscale,
+        payload_off: off,
+        payload_len: p.payload.len(),
+        missing,
+    })
+}
+
+/// The window-scale option (kind 3) in TCP options, its shift capped at 14
+/// (RFC 7323).
+fn window_scale(mut opts: &[u8]) -> Option<u8> {
+    // Bounded by the options' length: each step consumes at least a byte.
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = usize::from(*rest.first()?);
+                if len < 2 || len > opts.len() {
+                    return None;
+                }
+                if *kind == 3 && len == 3 {
+                    return Some(opts[2].min(14));
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
 }
 
 macro_rules! tcp_events {
@@ -154,7 +221,8 @@ tcp_events! {
     EstSynResendDiffSeq => "stream.est_syn_resend_diff_seq",
     EstSynAckResend => "stream.est_synack_resend",
     PktBrokenAck => "stream.pkt_broken_ack",
-    DataAfterClose => "stream.pkt_spurious_retransmission",
+    DataAfterClose => "stream.data_after_close",
+    EstPacketOutOfWindow => "stream.est_packet_out_of_window",
 }
 
 /// A set of [`TcpEvent`]s.
@@ -247,6 +315,9 @@ pub struct TcpCounters {
     pub rst: u64,
     /// Sessions that became one-sided (asynchronous).
     pub async_sessions: u64,
+    /// Data packets ignored because they started beyond the receiver's
+    /// advertised window.
+    pub out_of_window: u64,
 }
 
 const F_ASYNC: u16 = 1;
@@ -262,11 +333,18 @@ const F_ASYNC_SEEN_SERVER: u16 = 128;
 const F_SYNACK_PICKUP: u16 = 256;
 /// The direction of a midstream pick-up was checked against its first data.
 const F_DIR_CHECKED: u16 = 512;
+/// The client's SYN carried the window-scale option.
+const F_CLIENT_WS: u16 = 1024;
+/// The server's SYN-ACK carried the window-scale option.
+const F_SERVER_WS: u16 = 2048;
 
 /// The two directions' streams: index 0 is client → server.
 #[derive(Debug, Clone)]
 pub struct Streams {
     dirs: [StreamDir; 2],
+    /// Per side (0 = client): the last ACK it sent and the scaled window it
+    /// advertised with it, once seen.
+    win: [Option<(u32, u32)>; 2],
 }
 
 /// What a worker keeps per TCP flow.
@@ -274,6 +352,9 @@ pub struct Streams {
 pub struct TcpSession {
     state: SsnState,
     flags: u16,
+    /// Window-scale shifts from the SYNs: client in the low nibble, server
+    /// in the high one (valid where `F_CLIENT_WS` / `F_SERVER_WS`).
+    ws: u8,
     client_isn: u32,
     server_isn: u32,
     /// Buffered bytes last charged to the budget.
@@ -332,8 +413,11 @@ impl TcpSession {
         if self.flags & F_ASYNC != 0 {
             self.flags ^= F_ASYNC_SEEN_SERVER;
         }
+        self.ws = self.ws.rotate_left(4);
+        self.flags = swap(self.flags, F_CLIENT_WS, F_SERVER_WS);
         if let Some(s) = self.streams.as_deref_mut() {
             s.dirs.swap(0, 1);
+            s.win.swap(0, 1);
         }
     }
 
@@ -376,6 +460,15 @@ impl TcpSession {
         if ack && !syn && !rst && seg.ack == 0 {
             events.insert(TcpEvent::PktBrokenAck);
         }
+        if syn && let Some(shift) = seg.wscale {
+            if seg.to_server {
+                self.flags |= F_CLIENT_WS;
+                self.ws = (self.ws & 0xf0) | (shift & 0x0f);
+            } else {
+                self.flags |= F_SERVER_WS;
+                self.ws = (self.ws & 0x0f) | (shift << 4);
+            }
+        }
         let seen_server = self.flags & F_ASYNC_SEEN_SERVER != 0;
         if self.is_async() && seg.to_server == seen_server {
             // The other side shows up: its ACKs now drive delivery.
@@ -401,6 +494,38 @@ impl TcpSession {
             return;
         };
         let d = usize::from(!seg.to_server);
+        // Data that starts beyond the receiver's advertised window would be
+        // dropped by the receiver: Suricata ignores the packet
+        // (`stream.est_packet_out_of_window`), so an attacker cannot insert
+        // bytes only the sensor keeps. Checked against the last window the
+        // receiver was seen to advertise.
+        if (!seg.payload.is_empty() || seg.missing > 0)
+            && !rst
+            && !syn
+            && let Some((rack, rwin)) = streams.win[1 - d]
+            && (seg.seq.wrapping_sub(rack.wrapping_add(rwin)) as i32) > 0
+        {
+            events.insert(TcpEvent::EstPacketOutOfWindow);
+            counters.out_of_window += 1;
+            return;
+        }
+        if ack && !rst {
+            let shift = if self.flags & F_MIDSTREAM != 0 {
+                // The SYNs were not seen: the scale is unknown, assume the
+                // largest (Suricata does the same for pick-ups).
+                14
+            } else if self.flags & (F_CLIENT_WS | F_SERVER_WS) == F_CLIENT_WS | F_SERVER_WS {
+                if seg.to_server {
+                    self.ws & 0x0f
+                } else {
+                    self.ws >> 4
+                }
+            } else {
+                0
+            };
+            let win = u32::from(seg.window) << shift.min(14);
+            streams.win[d] = Some((seg.ack, win));
+        }
         // A segment that does not fit the budget keeps its sequence space
         // as a hole: the bytes become a gap once acknowledged.
         let (payload, missing) = if budget.bytes + seg.payload.len() as u64 > budget.max_bytes
@@ -629,6 +754,7 @@ impl TcpSession {
         }
         self.streams = Some(Box::new(Streams {
             dirs: [to_server, to_client],
+            win: [None, None],
         }));
         true
     }

@@ -195,6 +195,10 @@ pub struct TcpMeta {
     pub seq: u32,
     /// Acknowledgement number.
     pub ack: u32,
+    /// Advertised window (unscaled).
+    pub window: u16,
+    /// Window-scale shift of a SYN with the option.
+    pub wscale: Option<u8>,
     /// Offset of the payload in the frame.
     pub payload_off: u32,
     /// Captured payload bytes.
@@ -391,6 +395,7 @@ impl RuntimeStats {
                 .u64("syn", tcp.syn)
                 .u64("synack", tcp.synack)
                 .u64("rst", tcp.rst)
+                .u64("pkt_out_of_window", tcp.out_of_window)
                 .u64("ssn_memcap_drop", budget.session_drops)
                 .u64(
                     "segment_memcap_drop",
@@ -459,6 +464,7 @@ impl RuntimeStats {
             c.syn += w.tcp.syn;
             c.synack += w.tcp.synack;
             c.rst += w.tcp.rst;
+            c.out_of_window += w.tcp.out_of_window;
             b.session_drops += w.budget.session_drops;
             b.segment_drops += w.budget.segment_drops;
             t.add(&w.streams);
@@ -801,12 +807,14 @@ impl Sharded {
             } => (None, Some((icmp_type, icmp_code))),
             _ => (None, None),
         };
-        let tcp = segment_fields(packet).map(|(seq, ack, _, off, len, missing)| TcpMeta {
-            seq,
-            ack,
-            payload_off: u32::try_from(off).unwrap_or(u32::MAX),
-            payload_len: u32::try_from(len).unwrap_or(0),
-            missing,
+        let tcp = segment_fields(packet).map(|f| TcpMeta {
+            seq: f.seq,
+            ack: f.ack,
+            window: f.window,
+            wscale: f.wscale,
+            payload_off: u32::try_from(f.payload_off).unwrap_or(u32::MAX),
+            payload_len: u32::try_from(f.payload_len).unwrap_or(0),
+            missing: f.missing,
         });
         if filler && tcp.is_none_or(|t| t.payload_len == 0) {
             return;

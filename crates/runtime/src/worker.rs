@@ -266,6 +266,8 @@ impl Worker {
             flags: m.tcp_flags.unwrap_or(0),
             payload,
             missing: tcp.missing,
+            window: tcp.window,
+            wscale: tcp.wscale,
         };
         let (client, server) = m.key.endpoints(flow.client_dir());
         let policies = &self.shared.policies;

@@ -482,7 +482,16 @@ impl FrameSpec {
         self
     }
 
-    /// Sets the TCP options (raw bytes, padded to 4).
+    /// Sets the TCP window (ignored for other protocols).
+    pub fn window(mut self, w: u16) -> FrameSpec {
+        if let L4::Tcp { window, .. } = &mut self.l4 {
+            *window = w;
+        }
+        self
+    }
+
+    /// Sets the TCP options (raw bytes, padded to 4; ignored for other
+    /// protocols).
     pub fn tcp_options(mut self, o: impl Into<Vec<u8>>) -> FrameSpec {
         if let L4::Tcp { options, .. } = &mut self.l4 {
             *options = o.into();

@@ -17,6 +17,8 @@ struct Harness {
     out: [Vec<u8>; 2],
     gaps: [u64; 2],
     stream_events: [Events; 2],
+    /// The window every segment advertises.
+    window: u16,
 }
 
 impl Harness {
@@ -34,6 +36,7 @@ impl Harness {
             out: [Vec::new(), Vec::new()],
             gaps: [0, 0],
             stream_events: [Events::NONE; 2],
+            window: 65535,
         }
     }
 
@@ -58,6 +61,8 @@ impl Harness {
             flags,
             payload,
             missing,
+            window: self.window,
+            wscale: None,
         };
         self.ssn.packet(
             &self.cfg,
@@ -536,4 +541,73 @@ fn reversing_a_one_sided_midstream_session_keeps_delivery() {
     h.seg(C, 1001, 5022, ACK, b"");
     assert!(!h.ssn.is_async());
     assert_eq!(h.out[1], b"HTTP/1.1 200 OK\r\nbody");
+}
+
+#[test]
+fn data_beyond_the_receivers_window_is_ignored_with_an_event() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.window = 100;
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    // The server acknowledges 1004 with a window of 100: 1004..1104.
+    h.seg(S, 5001, 1004, ACK, b"");
+    // Data starting at 1200 lies beyond it: the server drops it, so must we
+    // (else it would be an insertion).
+    h.seg(C, 1200, 5001, ACK, b"evil");
+    assert!(h.events.contains(TcpEvent::EstPacketOutOfWindow));
+    assert_eq!(h.counters.out_of_window, 1);
+    // In-window data is kept.
+    h.seg(C, 1004, 5001, ACK, b"def");
+    h.seg(S, 5001, 1007, ACK, b"");
+    h.end();
+    assert_eq!(h.out[0], b"abcdef");
+    assert_eq!(h.gaps[0], 0);
+}
+
+#[test]
+fn window_scale_from_both_syns_widens_the_window() {
+    let mut h = Harness::new(TcpConfig::default());
+    h.window = 100;
+    let syn = |h: &mut Harness, to_server: bool, seq: u32, ack: u32, flags: u8| {
+        let s = Segment {
+            ts: t(1),
+            to_server,
+            seq,
+            ack,
+            flags,
+            payload: b"",
+            missing: 0,
+            window: 100,
+            wscale: Some(4),
+        };
+        h.ssn.packet(
+            &h.cfg,
+            &s,
+            || (Policy::Bsd, Policy::Bsd),
+            &mut h.budget,
+            &mut h.counters,
+            &mut h.events,
+        );
+    };
+    syn(&mut h, C, 1000, 0, SYN);
+    syn(&mut h, S, 5000, 1001, SYN | ACK);
+    h.seg(C, 1001, 5001, ACK, b"abc");
+    // Window 100 << 4 = 1600 from the server's ACK of 1004.
+    h.seg(S, 5001, 1004, ACK, b"");
+    h.seg(C, 2500, 5001, ACK, b"in");
+    assert!(!h.events.contains(TcpEvent::EstPacketOutOfWindow));
+    h.seg(C, 2700, 5001, ACK, b"out");
+    assert!(h.events.contains(TcpEvent::EstPacketOutOfWindow));
+}
+
+#[test]
+fn window_scale_option_is_parsed() {
+    // NOP, WS 7, MSS 1460, SACK-permitted, EOL.
+    let opts = [1, 3, 3, 7, 2, 4, 5, 180, 4, 2, 0];
+    assert_eq!(super::window_scale(&opts), Some(7));
+    assert_eq!(super::window_scale(&[3, 3, 20]), Some(14));
+    assert_eq!(super::window_scale(&[2, 4, 5, 180]), None);
+    // Malformed lengths end the walk.
+    assert_eq!(super::window_scale(&[8, 0, 3, 3, 7]), None);
+    assert_eq!(super::window_scale(&[8, 40, 3, 3, 7]), None);
 }
