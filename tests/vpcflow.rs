@@ -221,3 +221,69 @@ fn gzip_files_by_default_and_worker_count_does_not_matter() {
         "same files and records with 1 and 3 workers"
     );
 }
+
+#[test]
+fn a_quiet_flow_gets_its_record_when_its_window_ends() {
+    // Flow A (TCP, established) sends at t=5 s and then goes quiet for the
+    // rest of the capture; flow B (UDP) sends every 0.2 s until t=220 s.
+    // With 60 s files, A's record must be written when the watermark passes
+    // its window (t=60), into the first file, not at the end of the
+    // capture, after that file was closed (which would open a second file
+    // for the same window).
+    let dir = tempfile::tempdir().unwrap();
+    let (client, server) = (ip("198.51.100.7"), ip("10.0.1.15"));
+    let mut records = Vec::new();
+    // A handshake: established, so its 600 s timeout outlasts the capture.
+    for (i, (c2s, flags)) in [(true, SYN), (false, SYN | ACK), (true, ACK)]
+        .into_iter()
+        .enumerate()
+    {
+        let spec = if c2s {
+            FrameSpec::tcp(client, server, 51000, 443)
+        } else {
+            FrameSpec::tcp(server, client, 443, 51000)
+        };
+        let f = spec.flags(flags).build().bytes;
+        records.push(PcapRecord::new(T0 + 5 * SEC + i as u64, mirrored(&f)));
+    }
+    let b = FrameSpec::udp(client, server, 5353, 53)
+        .payload(vec![0; 20])
+        .build()
+        .bytes;
+    for i in 0..1100u64 {
+        records.push(PcapRecord::new(T0 + i * SEC / 5, mirrored(&b)));
+    }
+    records.sort_by_key(|r| r.ts_ns);
+    let pcap_path = dir.path().join("quiet.pcap");
+    std::fs::write(&pcap_path, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
+    let config = dir.path().join("sensor.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    for workers in ["1", "3"] {
+        let out = dir.path().join(format!("logs-{workers}"));
+        let r = replay(&[
+            "--no-rules",
+            "--workers",
+            workers,
+            "--config",
+            config.to_str().unwrap(),
+            "--set",
+            &format!("outputs.vpc-flow-logs.directory={}", out.display()),
+            "--set",
+            "outputs.vpc-flow-logs.rotate-interval=60",
+            "--set",
+            "outputs.vpc-flow-logs.gzip=no",
+            pcap_path.to_str().unwrap(),
+        ]);
+        assert!(r.output.status.success(), "{}", r.stderr());
+        let files = files_under(&out);
+        // B spans four 60 s windows (t0 is 10 s into a minute): four files.
+        assert_eq!(files.len(), 4, "{files:?}");
+        let first = records_of(&std::fs::read_to_string(&files[0]).unwrap());
+        assert!(
+            first
+                .iter()
+                .any(|r| r.dstport == Some(443) && r.packets == Some(2)),
+            "flow A's record is in the first file: {first:?}"
+        );
+    }
+}

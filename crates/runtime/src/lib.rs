@@ -498,7 +498,14 @@ pub fn write_loss(o: &mut mirador_engine::eve::Obj<'_>, t: &StreamTotals) {
 
 enum ToWriter {
     Eve(Vec<u8>, u64),
-    Vpc(Vec<mirador_engine::vpcflow::Record>),
+    /// VPC Flow Logs records of one worker, and the watermark it has
+    /// processed up to (every record of a window that ended by then was
+    /// sent).
+    Vpc {
+        worker: usize,
+        records: Vec<mirador_engine::vpcflow::Record>,
+        watermark: Timestamp,
+    },
     Done(usize, Box<WorkerStats>),
 }
 
@@ -531,6 +538,9 @@ pub struct Sharded {
     vpc_output: Option<mirador_config::VpcFlowLogsOutput>,
     vpc_writer: Option<mirador_engine::vpcflow::VpcFlowWriter>,
     vpc_error: Option<String>,
+    /// Each worker's processed watermark, from its VPC messages.
+    vpc_progress: Vec<Option<Timestamp>>,
+    vpc_interval: u32,
 }
 
 impl Sharded {
@@ -599,6 +609,11 @@ impl Sharded {
                 )
             }),
             vpc_error: None,
+            vpc_progress: vec![None; n],
+            vpc_interval: cfg
+                .vpc
+                .as_ref()
+                .map_or(60, |v| v.output.aggregation_interval),
         })
     }
 
@@ -616,12 +631,6 @@ impl Sharded {
         if self.read.is_multiple_of(HEARTBEAT_PACKETS) {
             if let Some(w) = self.watermark {
                 self.defrag.expire(w);
-                if let Some(v) = self.vpc_writer.as_mut()
-                    && let Err(e) = v.close_ended(w)
-                    && self.vpc_error.is_none()
-                {
-                    self.vpc_error = Some(e.to_string());
-                }
             }
             for shard in 0..self.senders.len() {
                 if !self.filling[shard].packets.is_empty()
@@ -950,10 +959,31 @@ impl Sharded {
                 let _ = self.bufs_back.try_send(buf);
                 n
             }
-            ToWriter::Vpc(records) => {
+            ToWriter::Vpc {
+                worker,
+                records,
+                watermark,
+            } => {
                 if let Some(w) = self.vpc_writer.as_mut() {
                     for r in &records {
                         if let Err(e) = w.write(r)
+                            && self.vpc_error.is_none()
+                        {
+                            self.vpc_error = Some(e.to_string());
+                        }
+                    }
+                    if let Some(p) = self.vpc_progress.get_mut(worker) {
+                        *p = Some(p.map_or(watermark, |q| q.max(watermark)));
+                    }
+                    // Every worker has passed `done`: a file whose window
+                    // ended an aggregation interval before it is complete
+                    // (a record lands in the file of its last packet's
+                    // time, and is sent once its aggregation window ends).
+                    let done = self.vpc_progress.iter().copied().min().flatten();
+                    if let Some(done) = done {
+                        let lag = i64::from(self.vpc_interval) * 1_000_000_000;
+                        let upto = Timestamp::from_nanos(done.as_nanos().saturating_sub(lag));
+                        if let Err(e) = w.close_ended(upto)
                             && self.vpc_error.is_none()
                         {
                             self.vpc_error = Some(e.to_string());

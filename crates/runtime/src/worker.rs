@@ -11,12 +11,16 @@
 //! it is given ([`StreamTotals`]), which is what the mirror-loss estimate
 //! and the stats need.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use crossbeam_channel::{Receiver, Sender};
 use ipnet::IpNet;
 use mirador_flow::key::{Direction, FlowKey, proto};
 use mirador_flow::reassembly::{Chunk, Event, Policy, StreamCounters};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet};
 use mirador_flow::tcp::{Role, Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
+use mirador_wire::Timestamp;
 use std::net::IpAddr;
 
 use crate::record::{StreamAnomaly, flow_record, stream_anomaly};
@@ -148,6 +152,12 @@ struct State {
     sessions: Vec<Option<SessionCtx>>,
     /// VPC Flow Logs records not yet sent to the writer.
     vpc: Vec<Record>,
+    /// Open VPC Flow Logs windows by end time (Unix seconds): a window is
+    /// closed when the watermark passes its end, so a direction that goes
+    /// quiet still gets its record within one interval. Entries of flows
+    /// that ended or moved on are skipped when they come up; there are at
+    /// most two per flow and interval.
+    vpc_due: BinaryHeap<Reverse<(i64, FlowKey, u8)>>,
     eve: Vec<u8>,
     records: u64,
     budget: StreamBudget,
@@ -159,6 +169,7 @@ impl Worker {
             stats: WorkerStats::default(),
             sessions: Vec::new(),
             vpc: Vec::new(),
+            vpc_due: BinaryHeap::new(),
             eve: Vec::with_capacity(WORKER_FLUSH_BYTES * 2),
             records: 0,
             budget: self.shared.budget,
@@ -176,12 +187,20 @@ impl Worker {
                 if m.watermark > self.table.watermark() {
                     self.table.advance(m.watermark, &mut ended);
                     self.end_flows(&mut ended, &mut st);
+                    self.close_vpc_windows(m.watermark, &mut st);
                 }
                 self.packet(&batch, m, &mut ended, &mut st);
                 self.end_flows(&mut ended, &mut st);
             }
             self.table.advance(batch.watermark, &mut ended);
             self.end_flows(&mut ended, &mut st);
+            self.close_vpc_windows(batch.watermark, &mut st);
+            // VPC Flow Logs records go out with every batch (EVE waits for
+            // a full buffer), with this worker's watermark: the writer
+            // closes a file only once every worker has passed its window.
+            if self.shared.vpc.is_some() {
+                self.send_vpc(&mut st);
+            }
             batch.clear();
             let _ = self.spare.send(batch);
         }
@@ -226,11 +245,18 @@ impl Worker {
                 if let Some((format, interval)) = &self.shared.vpc {
                     let d = usize::from(m.dir == Direction::HiToLo);
                     let windows = t.user.vpc.get_or_insert_with(Box::default);
+                    let before = windows[d].window_end(*interval);
                     if let Some(iv) =
                         windows[d].on_packet(m.ts, u64::from(m.ip_len), m.tcp_flags, *interval)
                     {
                         let ctx = st.sessions.get(m.session as usize).and_then(|c| c.as_ref());
                         st.vpc.push(vpc_record(format, &iv, &m.key, m.dir, ctx));
+                    }
+                    let after = windows[d].window_end(*interval);
+                    if let Some(end) = after
+                        && after != before
+                    {
+                        st.vpc_due.push(Reverse((end, m.key, d as u8)));
                     }
                 }
                 t
@@ -353,6 +379,49 @@ impl Worker {
         }
     }
 
+    /// Writes the records of VPC Flow Logs windows that ended by `now`.
+    fn close_vpc_windows(&mut self, now: Timestamp, st: &mut State) {
+        let Some((format, interval)) = &self.shared.vpc else {
+            return;
+        };
+        let secs = now.secs();
+        while let Some(Reverse((end, key, d))) = st.vpc_due.peek().copied() {
+            if end > secs {
+                break;
+            }
+            st.vpc_due.pop();
+            let dir = if d == 0 {
+                Direction::LoToHi
+            } else {
+                Direction::HiToLo
+            };
+            let Some(t) = self.table.peek_mut(&key, dir) else {
+                continue;
+            };
+            let session = t.user.session;
+            let Some(w) = t.user.vpc.as_mut().map(|w| &mut w[usize::from(d)]) else {
+                continue;
+            };
+            // Only the window this entry was made for (a later one has its
+            // own entry).
+            if w.window_end(*interval) != Some(end) {
+                continue;
+            }
+            if let Some(iv) = w.take() {
+                let ctx = st.sessions.get(session as usize).and_then(|c| c.as_ref());
+                st.vpc.push(vpc_record(format, &iv, &key, dir, ctx));
+            }
+        }
+    }
+
+    fn send_vpc(&self, st: &mut State) {
+        let _ = self.out.send(ToWriter::Vpc {
+            worker: self.index,
+            records: std::mem::take(&mut st.vpc),
+            watermark: self.table.watermark(),
+        });
+    }
+
     fn reverse(&mut self, key: &FlowKey, st: &mut State) {
         if self.table.reverse(key) {
             st.stats.reversed += 1;
@@ -408,7 +477,7 @@ impl Worker {
 
     fn flush(&self, st: &mut State) {
         if !st.vpc.is_empty() {
-            let _ = self.out.send(ToWriter::Vpc(std::mem::take(&mut st.vpc)));
+            self.send_vpc(st);
         }
         if st.eve.is_empty() {
             return;
