@@ -287,3 +287,44 @@ fn a_quiet_flow_gets_its_record_when_its_window_ends() {
         );
     }
 }
+
+#[test]
+fn a_flood_of_short_flows_keeps_the_window_queue_bounded() {
+    // 12,000 one-packet UDP flows within a second through a table of 100
+    // flows: every evicted flow still gets its record, and the queue of due
+    // windows is purged of ended flows instead of growing with the flood.
+    let dir = tempfile::tempdir().unwrap();
+    let server = ip("10.0.1.15");
+    let records: Vec<PcapRecord> = (0..12_000u32)
+        .map(|i| {
+            let src = IpAddr::from([198, 51, (i >> 8) as u8, i as u8]);
+            let f = FrameSpec::udp(src, server, 40000, 53)
+                .payload(vec![0; 8])
+                .build()
+                .bytes;
+            PcapRecord::new(T0 + u64::from(i) * 50_000, mirrored(&f))
+        })
+        .collect();
+    let pcap_path = dir.path().join("flood.pcap");
+    std::fs::write(&pcap_path, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
+    let config = dir.path().join("sensor.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let out = dir.path().join("logs");
+    let r = replay(&[
+        "--no-rules",
+        "--workers",
+        "1",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "flow.max-flows=100",
+        "--set",
+        &format!("outputs.vpc-flow-logs.directory={}", out.display()),
+        pcap_path.to_str().unwrap(),
+    ]);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    let v = &r.stats()["vpc_flow_logs"];
+    assert_eq!(v["records"], 12_000);
+    assert!(v["due_purged"].as_u64().unwrap() > 5_000, "{v}");
+    assert!(r.stats()["flow"]["forced"].as_u64().unwrap() > 11_000);
+}

@@ -305,6 +305,9 @@ pub struct WorkerStats {
     /// Midstream flows it reversed on their first data (a response seen
     /// going to the "server").
     pub reversed: u64,
+    /// VPC Flow Logs due-window entries dropped because their flow had
+    /// ended (see the worker's purge).
+    pub vpc_due_purged: u64,
     /// Its flow table's counters.
     pub table: TableCounters,
     /// TCP session counters.
@@ -443,6 +446,10 @@ impl RuntimeStats {
                     .u64("bytes", v.bytes)
                     .u64("files", v.files_opened)
                     .u64("closed_at_cap", v.closed_at_cap)
+                    .u64(
+                        "due_purged",
+                        self.workers.iter().map(|w| w.vpc_due_purged).sum(),
+                    )
                     .u64("errors", u64::from(self.vpc_error.is_some()));
             });
         }

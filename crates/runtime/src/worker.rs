@@ -191,6 +191,9 @@ impl Worker {
                 }
                 self.packet(&batch, m, &mut ended, &mut st);
                 self.end_flows(&mut ended, &mut st);
+                if st.vpc_due.len() > 2 * self.table.cap() + 4096 {
+                    self.purge_vpc_due(&mut st);
+                }
             }
             self.table.advance(batch.watermark, &mut ended);
             self.end_flows(&mut ended, &mut st);
@@ -412,6 +415,28 @@ impl Worker {
                 st.vpc.push(vpc_record(format, &iv, &key, dir, ctx));
             }
         }
+    }
+
+    /// Drops the due-window entries of flows that ended (or moved to a
+    /// later window): a flood of short flows would otherwise pile them up
+    /// for a whole interval. What remains is at most two per live flow, so
+    /// this runs at most once per `table.cap()` insertions (amortized O(1)).
+    fn purge_vpc_due(&mut self, st: &mut State) {
+        let Some((_, interval)) = &self.shared.vpc else {
+            st.vpc_due.clear();
+            return;
+        };
+        let before = st.vpc_due.len();
+        let mut v = std::mem::take(&mut st.vpc_due).into_vec();
+        v.retain(|Reverse((end, key, d))| {
+            self.table.get(key).is_some_and(|(_, u)| {
+                u.vpc
+                    .as_ref()
+                    .is_some_and(|w| w[usize::from(*d)].window_end(*interval) == Some(*end))
+            })
+        });
+        st.stats.vpc_due_purged += (before - v.len()) as u64;
+        st.vpc_due = BinaryHeap::from(v);
     }
 
     fn send_vpc(&self, st: &mut State) {
