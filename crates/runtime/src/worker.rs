@@ -29,6 +29,9 @@ use mirador_engine::vpcflow::{FlowFacts, Format, Interval, Record, build_record}
 
 /// A worker sends its EVE buffer to the writer once it holds this much.
 pub(crate) const WORKER_FLUSH_BYTES: usize = 64 << 10;
+/// A worker sends its VPC Flow Logs records at least this often (a
+/// shutdown ends a whole table at once).
+const VPC_SEND_RECORDS: usize = 4096;
 
 /// Overlap policies by receiving host: the longest matching prefix wins.
 #[derive(Debug, Clone, Default)]
@@ -494,6 +497,9 @@ impl Worker {
             flow_record(&mut st.eve, &e, ctx.map(|c| &c.label), self.shared.seed);
             e.user.tcp.release(&mut st.budget);
             st.records += 1;
+            if st.vpc.len() >= VPC_SEND_RECORDS {
+                self.send_vpc(st);
+            }
             if st.eve.len() >= WORKER_FLUSH_BYTES {
                 self.flush(st);
             }
