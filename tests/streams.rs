@@ -261,6 +261,8 @@ fn a_truncated_copy_alone_leaves_a_gap_that_is_not_loss() {
     assert_eq!(s["capture_loss"]["bytes_lost"], 0);
     let v: &Value = r.events("flow")[0];
     assert_eq!(v["tcp"]["ts_gap"], true);
+    // Truncation is configured, not an anomaly: no event per cut packet.
+    assert_eq!(anomalies(&r, "stream.reassembly_seq_gap"), 0);
 }
 
 #[test]

@@ -211,8 +211,9 @@ impl Default for StreamConfig {
 pub enum Event {
     /// Overlapping bytes differ from buffered ones.
     OverlapDifferentData,
-    /// A gap was delivered: acknowledged (or flushed) bytes never seen, or
-    /// bytes cut by truncation.
+    /// A gap of bytes never seen was delivered (acknowledged or flushed
+    /// past). Gaps made only of bytes cut by mirror truncation are counted
+    /// but raise no event.
     SeqGap,
     /// Bytes beyond the configured depth were seen (once per direction).
     DepthReached,
@@ -988,7 +989,12 @@ impl StreamDir {
         self.counters.gaps += 1;
         self.counters.gap_bytes += len;
         self.counters.unseen_gap_bytes += unseen;
-        self.pending.insert(Event::SeqGap);
+        // Bytes the mirror cut on purpose (`packet-length`) are a gap in
+        // the stream but not an event: a truncating session would raise
+        // one per packet. Bytes never seen at all are.
+        if unseen > 0 {
+            self.pending.insert(Event::SeqGap);
+        }
         self.after_delivery();
         Some(Chunk::Gap { offset: start, len })
     }

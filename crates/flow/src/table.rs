@@ -45,11 +45,12 @@
 //!
 //! # Allocation
 //!
-//! The slab and the hash table are allocated for `prealloc` flows up front
-//! and grow (amortized) up to the cap; freed slots are reused through a
-//! free list and hashbrown never allocates on insert when it has room, so in
-//! steady state `update` and `advance` do not allocate (apart from `out`,
-//! which the caller reuses, and whatever `U::default()` does).
+//! The hash index (a few bytes per flow) is sized for the cap up front and
+//! never rehashes; the slab of entries starts at `prealloc` flows and grows
+//! by doubling but never past the cap. Freed slots are reused through a
+//! free list, so in steady state `update` and `advance` do not allocate
+//! (apart from `out`, which the caller reuses, and whatever `U::default()`
+//! does). A shutdown can be taken in chunks ([`FlowTable::shutdown_some`]).
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -370,7 +371,9 @@ impl<U: Default> FlowTable<U> {
             cfg,
             cap,
             hasher: RandomState::default(),
-            index: HashTable::with_capacity(pre),
+            // The index is small (a `u32` and a control byte per bucket):
+            // sized for the cap at once, it never rehashes.
+            index: HashTable::with_capacity(cap.min(1 << 24)),
             slots: Vec::with_capacity(pre),
             free: NIL,
             lists: [List {
@@ -511,15 +514,26 @@ impl<U: Default> FlowTable<U> {
     /// Ends every flow with reason `shutdown`, appended to `out` sorted by
     /// `(first_seen, key)`.
     pub fn shutdown(&mut self, out: &mut Vec<EndedFlow<U>>) {
+        while self.shutdown_some(out, usize::MAX) {}
+    }
+
+    /// Ends at most `max` flows with reason `shutdown`, appended to `out`
+    /// sorted by `(first_seen, key)` within this call; whether flows remain.
+    /// A caller that writes each chunk before the next keeps the memory of
+    /// a shutdown bounded by the chunk, not the table.
+    pub fn shutdown_some(&mut self, out: &mut Vec<EndedFlow<U>>, max: usize) -> bool {
         let start = out.len();
+        let mut n = 0;
         for l in 0..LISTS {
-            while self.lists[l].head != NIL {
+            while self.lists[l].head != NIL && n < max {
                 let i = self.lists[l].head;
                 self.end(i, EndReason::Shutdown, out);
+                n += 1;
             }
         }
         sort_ended(&mut out[start..]);
         self.check_emergency_over();
+        self.len > 0
     }
 
     fn find(&self, key: &FlowKey) -> Option<u32> {
@@ -709,6 +723,14 @@ impl<U: Default> FlowTable<U> {
             s.entry = Some(entry);
             i
         } else {
+            if self.slots.len() == self.slots.capacity() {
+                // Grow by doubling, but never past the cap: the slab is
+                // most of the table's memory, and amortized doubling alone
+                // could leave it up to twice the cap.
+                let len = self.slots.len();
+                let extra = len.max(1024).min(self.cap.saturating_sub(len)).max(1);
+                self.slots.reserve_exact(extra);
+            }
             self.slots.push(Slot {
                 entry: Some(entry),
                 prev: NIL,
@@ -1211,6 +1233,37 @@ mod tests {
             ..TableConfig::default()
         });
         assert_eq!(tb.cap(), 10);
+    }
+
+    #[test]
+    fn shutdown_in_chunks_ends_everything_once() {
+        let mut tb = table(64);
+        let mut out = Vec::new();
+        for i in 0..40u8 {
+            let (key, d) = k(17, ep(i, 1000), ep(200, 53));
+            tb.update(&key, &pkt(i64::from(i), d, 60, None), &mut out);
+        }
+        let mut chunks = 0;
+        while tb.shutdown_some(&mut out, 16) {
+            chunks += 1;
+            assert!(out.len() <= 16 * chunks);
+        }
+        assert_eq!(out.len(), 40);
+        assert!(tb.is_empty());
+        assert_eq!(tb.counters().shutdown, 40);
+        assert!(!tb.shutdown_some(&mut out, 16));
+    }
+
+    #[test]
+    fn slab_growth_stops_at_the_cap() {
+        let mut tb = table(3000);
+        let mut out = Vec::new();
+        for i in 0..3000u32 {
+            let (key, d) = k(17, ep((i % 250) as u8, i as u16), ep(200, 53));
+            tb.update(&key, &pkt(0, d, 60, None), &mut out);
+        }
+        assert_eq!(tb.len(), 3000);
+        assert_eq!(tb.slots.capacity(), 3000);
     }
 
     #[test]

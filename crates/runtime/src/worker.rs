@@ -210,7 +210,11 @@ impl Worker {
             batch.clear();
             let _ = self.spare.send(batch);
         }
-        self.table.shutdown(&mut ended);
+        // In chunks: each is written before the next is ended, so a full
+        // table does not become one vector of ended flows.
+        while self.table.shutdown_some(&mut ended, 1024) {
+            self.end_flows(&mut ended, &mut st);
+        }
         self.end_flows(&mut ended, &mut st);
         self.flush(&mut st);
         st.stats.table = *self.table.counters();

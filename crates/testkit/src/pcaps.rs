@@ -1187,6 +1187,10 @@ pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
     struct Flow {
         spec: FrameSpec,
         session: usize,
+        /// TCP: the next sequence number of each direction (forward,
+        /// reverse), so that every segment continues its stream and
+        /// acknowledges the other one, as a real connection does.
+        next: [u32; 2],
     }
     let flows: Vec<Flow> = (0..256)
         .map(|i| {
@@ -1236,14 +1240,21 @@ pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
             } else {
                 spec
             };
-            Flow { spec, session }
+            let next = [rng.next_u64() as u32, rng.next_u64() as u32];
+            Flow {
+                spec,
+                session,
+                next,
+            }
         })
         .collect();
     let payload = vec![0x5au8; 1500];
+    let mut flows = flows;
     let mut out = Vec::with_capacity(n_packets);
     let mut t = T0_NS;
     for _ in 0..n_packets {
-        let f = &flows[rng.range(0, flows.len() as u64) as usize];
+        let fi = rng.range(0, flows.len() as u64) as usize;
+        let f = &mut flows[fi];
         let size = rng.range(0, 100);
         let len = if size < 58 {
             rng.range(0, 12) as usize
@@ -1253,9 +1264,13 @@ pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
             rng.range(1380, 1448) as usize
         };
         let mut spec = f.spec.clone();
-        if rng.pct(50) {
+        let rev = rng.pct(50);
+        if rev {
             spec = crate::strategies::reverse(&spec);
         }
+        let d = usize::from(rev);
+        spec = spec.seq_ack(f.next[d], f.next[1 - d]);
+        f.next[d] = f.next[d].wrapping_add(len as u32);
         spec.payload = payload[..len].to_vec();
         out.push((t, sessions[f.session].wrap(&spec)));
         t += rng.range(1_000, 20_000);
