@@ -247,3 +247,69 @@ fn fragments_are_reassembled_into_one_flow_before_sharding() {
     assert_eq!(r.assert_balanced(), 8);
     assert_eq!(r.stats()["accounting"]["inspected"], 8);
 }
+
+#[test]
+fn tunnel_flows_only_when_asked() {
+    let demo = project_pcap("demo-vxlan.pcap");
+    let demo = demo.to_str().unwrap();
+    let plain = replay(&["--no-rules", demo]);
+    assert!(plain.output.status.success(), "{}", plain.stderr());
+    let inner = plain.events("flow").len();
+    assert!(
+        plain
+            .events("flow")
+            .iter()
+            .all(|f| f["dest_port"] != 4789 && f.get("mirror").is_some())
+    );
+    for workers in ["1", "3"] {
+        let r = replay(&[
+            "--no-rules",
+            "--workers",
+            workers,
+            "--set",
+            "outputs.eve.tunnel-flows=yes",
+            demo,
+        ]);
+        assert!(r.output.status.success(), "{}", r.stderr());
+        let flows = r.events("flow");
+        let tunnel: Vec<&&Value> = flows.iter().filter(|f| f["dest_port"] == 4789).collect();
+        assert_eq!(flows.len() - tunnel.len(), inner, "inner flows unchanged");
+        assert!(!tunnel.is_empty());
+        let packets: u64 = tunnel
+            .iter()
+            .map(|f| {
+                f["flow"]["pkts_toserver"].as_u64().unwrap()
+                    + f["flow"]["pkts_toclient"].as_u64().unwrap()
+            })
+            .sum();
+        // Every packet of the capture travelled a tunnel.
+        assert_eq!(
+            packets,
+            r.stats()["accounting"]["received"].as_u64().unwrap()
+        );
+        for f in tunnel {
+            assert_eq!(f["proto"], "UDP");
+            assert!(f.get("mirror").is_none(), "{f}");
+            assert!(f["community_id"].is_string());
+        }
+    }
+}
+
+#[test]
+fn community_id_seed_is_configurable() {
+    let demo = project_pcap("demo-vxlan.pcap");
+    let demo = demo.to_str().unwrap();
+    let a = replay(&["--no-rules", demo]);
+    let b = replay(&["--no-rules", "--set", "outputs.eve.community-id-seed=7", demo]);
+    let cid = |r: &Replay| {
+        let mut v: Vec<String> = r
+            .events("flow")
+            .iter()
+            .map(|f| f["community_id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(cid(&a).len(), cid(&b).len());
+    assert!(cid(&a).iter().all(|c| !cid(&b).contains(c)), "the seed changes every id");
+}

@@ -102,6 +102,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
                 eve_records += 1;
             }
             sharded.observe(rec.ts);
+            if let Some(m) = ingest.last_mirror() {
+                sharded.tunnel(rec.ts, m, rec.data.len(), pcap_cnt);
+            }
             match verdict {
                 Verdict::Inspect {
                     session,

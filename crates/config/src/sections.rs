@@ -384,6 +384,9 @@ pub struct EveOutput {
     /// sensor on 4789/6081); default no.
     #[serde(deserialize_with = "de_bool")]
     pub tunnel_flows: bool,
+    /// `community-id-seed`: the Community ID v1 seed (default 0, as Suricata's
+    /// `community-id-seed`); every sensor whose records are joined must use the same.
+    pub community_id_seed: u16,
 }
 
 impl Default for EveOutput {
@@ -391,6 +394,7 @@ impl Default for EveOutput {
         EveOutput {
             filename: "eve.json".to_string(),
             tunnel_flows: false,
+            community_id_seed: 0,
         }
     }
 }

@@ -185,9 +185,12 @@ pub struct Ingest {
     accounting: Accounting,
     decoder: DecoderCounters,
     dedup: Dedup,
-    /// Duplicates that held more captured bytes than the copy kept (the
-    /// first copy always wins for now).
+    /// Duplicates that held more captured bytes than the copy kept (their
+    /// bytes are lent to reassembly; see [`Verdict::Duplicate`]).
     dedup_fuller_dropped: u64,
+    /// The mirror encapsulation of the last packet processed, whatever its
+    /// outcome (for flow records of the tunnel transport).
+    last_mirror: Option<Mirror>,
 }
 
 impl Ingest {
@@ -200,6 +203,7 @@ impl Ingest {
             accounting: Accounting::default(),
             decoder: Default::default(),
             dedup_fuller_dropped: 0,
+            last_mirror: None,
         }
     }
 
@@ -212,6 +216,13 @@ impl Ingest {
     /// The settings it runs with.
     pub fn options(&self) -> &IngestOptions {
         &self.opts
+    }
+
+    /// The mirror encapsulation of the last packet [`process`](Self::process)
+    /// decoded, whatever its outcome (invalid, filtered or inspected):
+    /// every such packet travelled the tunnel from the source ENI.
+    pub fn last_mirror(&self) -> Option<&Mirror> {
+        self.last_mirror.as_ref()
     }
 
     /// The accounting so far.
@@ -241,6 +252,7 @@ impl Ingest {
     ) -> Verdict<'a> {
         self.accounting.received += 1;
         let d = decode(linktype, frame, &self.opts.decode);
+        self.last_mirror = d.mirror;
         self.count_decoder(&d, frame.len());
         let verdict = self.decide(ts, linktype, &d, frame.len(), pcap_cnt, eve);
         match verdict {

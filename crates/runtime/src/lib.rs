@@ -49,6 +49,12 @@ use mirador_flow::table::{FlowTable, TableConfig, TableCounters};
 use mirador_flow::tcp::{StreamBudget, TcpConfig, TcpCounters, segment_fields};
 use mirador_wire::{Inner, Mirror, Network, Timestamp, Transport, linktype};
 
+/// The flow-key tenant of tunnel-transport flows: sessions' tenants are
+/// numbered from 0, so this one is never theirs.
+const TUNNEL_TENANT: u32 = u32::MAX;
+/// IP protocol number of GRE (ERSPAN's transport).
+const GRE: u8 = 47;
+
 /// Packets per batch.
 pub const BATCH_PACKETS: usize = 64;
 /// Batches queued per worker before the reader blocks.
@@ -81,6 +87,8 @@ pub struct RuntimeConfig {
     pub overlap_events: bool,
     /// VPC Flow Logs output, when enabled.
     pub vpc: Option<VpcSettings>,
+    /// Flow records for the tunnel transport too (`outputs.eve.tunnel-flows`).
+    pub tunnel_flows: bool,
 }
 
 /// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
@@ -125,7 +133,7 @@ impl RuntimeConfig {
                 midstream: stream.midstream || stream.async_oneside,
                 timeouts: config.flow_timeouts,
             },
-            community_id_seed: 0,
+            community_id_seed: config.outputs.eve.community_id_seed,
             defrag: DefragConfig {
                 policy_default: mirador_flow::defrag::Policy::Bsd,
                 policies: config
@@ -172,6 +180,7 @@ impl RuntimeConfig {
             vpc: config.outputs.vpc_flow_logs.enabled.then(|| VpcSettings {
                 output: config.outputs.vpc_flow_logs.clone(),
             }),
+            tunnel_flows: config.outputs.eve.tunnel_flows,
         }
     }
 }
@@ -548,6 +557,7 @@ pub struct Sharded {
     /// Each worker's processed watermark, from its VPC messages.
     vpc_progress: Vec<Option<Timestamp>>,
     vpc_interval: u32,
+    tunnel_flows: bool,
 }
 
 impl Sharded {
@@ -616,6 +626,7 @@ impl Sharded {
                 )
             }),
             vpc_error: None,
+            tunnel_flows: cfg.tunnel_flows,
             vpc_progress: vec![None; n],
             vpc_interval: cfg
                 .vpc
@@ -666,6 +677,60 @@ impl Sharded {
             self.defragment(ingest, ts, session, mirror, packet, pcap_cnt);
         } else {
             self.inspect_whole(ingest, ts, session, mirror, packet, pcap_cnt, false);
+        }
+    }
+
+    /// Counts a packet of the tunnel transport (the outer IP/UDP or GRE
+    /// flow from the source ENI to the sensor) when
+    /// `outputs.eve.tunnel-flows` is on: such flows get records of their
+    /// own, under a tenant no session uses and without a `mirror` object.
+    /// Call it for every packet read whose outer layers decoded, whatever
+    /// became of the inner packet.
+    pub fn tunnel(&mut self, ts: Timestamp, mirror: &Mirror, frame_len: usize, pcap_cnt: u64) {
+        if !self.tunnel_flows {
+            return;
+        }
+        let proto = if mirror.outer_dst_port == 0 && mirror.outer_src_port == 0 {
+            GRE
+        } else {
+            mirador_flow::key::proto::UDP
+        };
+        let (key, dir) = FlowKey::new(
+            TUNNEL_TENANT,
+            mirador_wire::VlanIds::EMPTY,
+            proto,
+            0,
+            mirador_flow::key::Endpoint {
+                addr: mirror.outer_src,
+                port: mirror.outer_src_port,
+            },
+            mirador_flow::key::Endpoint {
+                addr: mirror.outer_dst,
+                port: mirror.outer_dst_port,
+            },
+        );
+        let shard = key.shard(self.senders.len());
+        let len = u32::try_from(frame_len).unwrap_or(u32::MAX);
+        let b = &mut self.filling[shard];
+        b.packets.push(Meta {
+            ts,
+            watermark: self.watermark.unwrap_or(ts),
+            key,
+            dir,
+            kind: MetaKind::Flow,
+            offset: u32::try_from(b.arena.len()).unwrap_or(u32::MAX),
+            len,
+            // The outer IP packet: the frame less its Ethernet header.
+            ip_len: len.saturating_sub(14),
+            tcp_flags: None,
+            tcp: None,
+            icmp: None,
+            session: u32::MAX,
+            pcap_cnt,
+            mirror: None,
+        });
+        if b.packets.len() >= BATCH_PACKETS {
+            self.send(shard);
         }
     }
 
