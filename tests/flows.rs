@@ -300,7 +300,12 @@ fn community_id_seed_is_configurable() {
     let demo = project_pcap("demo-vxlan.pcap");
     let demo = demo.to_str().unwrap();
     let a = replay(&["--no-rules", demo]);
-    let b = replay(&["--no-rules", "--set", "outputs.eve.community-id-seed=7", demo]);
+    let b = replay(&[
+        "--no-rules",
+        "--set",
+        "outputs.eve.community-id-seed=7",
+        demo,
+    ]);
     let cid = |r: &Replay| {
         let mut v: Vec<String> = r
             .events("flow")
@@ -311,5 +316,8 @@ fn community_id_seed_is_configurable() {
         v
     };
     assert_eq!(cid(&a).len(), cid(&b).len());
-    assert!(cid(&a).iter().all(|c| !cid(&b).contains(c)), "the seed changes every id");
+    assert!(
+        cid(&a).iter().all(|c| !cid(&b).contains(c)),
+        "the seed changes every id"
+    );
 }
