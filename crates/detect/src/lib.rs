@@ -2,3 +2,5 @@
 //! runs them on packets and reassembled streams. Pure: no I/O, no clocks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod header;
