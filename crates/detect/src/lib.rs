@@ -3,5 +3,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod flowvars;
 pub mod header;
 pub mod threshold;
