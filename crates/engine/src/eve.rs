@@ -85,6 +85,20 @@ impl<'a> Obj<'a> {
         self
     }
 
+    /// An array of strings.
+    pub fn strs<'s>(&mut self, k: &str, v: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, x) in v.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            push_str(self.out, x);
+        }
+        self.out.push(b']');
+        self
+    }
+
     /// A boolean field.
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);

@@ -32,7 +32,9 @@
 mod record;
 mod worker;
 
-pub use record::{FlowUser, StreamAnomaly, flow_record, stream_anomaly};
+pub use record::{
+    AlertRecord, AlertSignature, FlowUser, StreamAnomaly, alert_record, flow_record, stream_anomaly,
+};
 pub use worker::{PolicyMap, StreamTotals};
 use worker::{Worker, WorkerShared};
 

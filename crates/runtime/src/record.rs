@@ -177,3 +177,248 @@ pub fn stream_anomaly(out: &mut Vec<u8>, a: &StreamAnomaly<'_>) {
     o.close();
     out.push(b'\n');
 }
+
+/// A signature's fields as an EVE `alert` object carries them.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertSignature<'a> {
+    /// `alert.action`: `allowed` for a passive sensor.
+    pub action: &'a str,
+    /// `gid`.
+    pub gid: u32,
+    /// `sid` (`alert.signature_id`).
+    pub sid: u32,
+    /// `rev`.
+    pub rev: u32,
+    /// `msg` (`alert.signature`).
+    pub msg: &'a str,
+    /// The classtype's description (`alert.category`), if any.
+    pub category: Option<&'a str>,
+    /// `priority`, or the classtype's (`alert.severity`; Suricata's default 3).
+    pub severity: u8,
+    /// `metadata`: keys with their values, in rule order.
+    pub metadata: &'a [(String, Vec<String>)],
+}
+
+/// One alert, for [`alert_record`].
+#[derive(Debug, Clone, Copy)]
+pub struct AlertRecord<'a> {
+    /// Packet (or, for stream matches, delivering packet) time.
+    pub ts: Timestamp,
+    /// 1-based packet number in the input (0 when not known).
+    pub pcap_cnt: u64,
+    /// The flow.
+    pub key: &'a FlowKey,
+    /// The packet's source.
+    pub src: Endpoint,
+    /// The packet's destination.
+    pub dst: Endpoint,
+    /// ICMP type and code, for ICMP.
+    pub icmp: Option<(u8, u8)>,
+    /// The packet went from client to server.
+    pub to_server: bool,
+    /// The flow's state: its counters and client/server endpoints.
+    pub flow: Option<(&'a mirador_flow::table::Flow, Endpoint, Endpoint)>,
+    /// The match was on reassembled stream data.
+    pub stream: bool,
+    /// The signature.
+    pub sig: AlertSignature<'a>,
+    /// The packet's mirror encapsulation and session.
+    pub mirror: Option<(&'a Mirror, &'a SessionLabel)>,
+    /// Community ID seed.
+    pub seed: u16,
+    /// `payload`/`payload_printable` (what was inspected), when the config
+    /// asks for them.
+    pub payload: Option<&'a [u8]>,
+    /// `packet` (the inner frame), when the config asks for it.
+    pub packet: Option<&'a [u8]>,
+}
+
+/// Suricata's `payload_printable`: printable ASCII kept, others as `.`.
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+/// Appends an EVE `alert` record (Suricata's layout) to `out`.
+pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
+    use base64::Engine as _;
+    let p = a.key.proto;
+    let ports = matches!(p, proto::TCP | proto::UDP | proto::SCTP);
+    let icmp = p == proto::ICMP || p == proto::ICMPV6;
+    let mut o = Obj::new(out);
+    o.ts("timestamp", a.ts)
+        .u64("flow_id", a.key.stable_hash() & FLOW_ID_MASK);
+    if a.pcap_cnt > 0 {
+        o.u64("pcap_cnt", a.pcap_cnt);
+    }
+    o.str("event_type", "alert");
+    if !a.key.vlan.is_empty() {
+        o.u64s("vlan", a.key.vlan.as_slice().iter().map(|v| u64::from(*v)));
+    }
+    o.ip("src_ip", a.src.addr);
+    if ports {
+        o.u64("src_port", u64::from(a.src.port));
+    }
+    o.ip("dest_ip", a.dst.addr);
+    if ports {
+        o.u64("dest_port", u64::from(a.dst.port));
+    }
+    o.proto("proto", p);
+    if let (true, Some((t, c))) = (icmp, a.icmp) {
+        o.u64("icmp_type", u64::from(t))
+            .u64("icmp_code", u64::from(c));
+    }
+    o.str("pkt_src", if a.pcap_cnt > 0 { "wire/pcap" } else { "wire" });
+    // The Community ID of the flow, from its client's side.
+    let (client, server) = match a.flow {
+        Some((_, c, s)) => (c, s),
+        None if a.to_server => (a.src, a.dst),
+        None => (a.dst, a.src),
+    };
+    let (sp, dp) = if icmp {
+        let (t, c) = a.icmp.unwrap_or((a.key.icmp, 0));
+        (u16::from(t), u16::from(c))
+    } else {
+        (client.port, server.port)
+    };
+    let cid = community_id_v1(a.seed, client.addr, server.addr, p, sp, dp);
+    o.str("community_id", cid.as_str());
+    o.str(
+        "direction",
+        if a.to_server {
+            "to_server"
+        } else {
+            "to_client"
+        },
+    );
+    let s = &a.sig;
+    o.obj("alert", |x| {
+        x.str("action", s.action)
+            .u64("gid", u64::from(s.gid))
+            .u64("signature_id", u64::from(s.sid))
+            .u64("rev", u64::from(s.rev))
+            .str("signature", s.msg)
+            .str("category", s.category.unwrap_or(""))
+            .u64("severity", u64::from(s.severity));
+        if !s.metadata.is_empty() {
+            x.obj("metadata", |m| {
+                for (k, vs) in s.metadata {
+                    m.strs(k, vs.iter().map(String::as_str));
+                }
+            });
+        }
+    });
+    if let Some((f, c, sv)) = a.flow {
+        o.obj("flow", |fo| {
+            fo.u64("pkts_toserver", f.pkts_toserver)
+                .u64("pkts_toclient", f.pkts_toclient)
+                .u64("bytes_toserver", f.bytes_toserver)
+                .u64("bytes_toclient", f.bytes_toclient)
+                .ts("start", f.first_seen)
+                .ip("src_ip", c.addr)
+                .ip("dest_ip", sv.addr);
+            if ports {
+                fo.u64("src_port", u64::from(c.port))
+                    .u64("dest_port", u64::from(sv.port));
+            }
+        });
+    }
+    if a.stream {
+        o.u64("stream", 1);
+    }
+    if let Some(pl) = a.payload {
+        o.str(
+            "payload",
+            &base64::engine::general_purpose::STANDARD.encode(pl),
+        )
+        .str("payload_printable", &printable(pl))
+        .u64("payload_length", pl.len() as u64);
+    }
+    if let Some(pk) = a.packet {
+        o.str(
+            "packet",
+            &base64::engine::general_purpose::STANDARD.encode(pk),
+        );
+    }
+    if let Some((m, l)) = a.mirror {
+        mirror_object(&mut o, m, l);
+    }
+    o.close();
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mirador_flow::key::Endpoint;
+    use mirador_wire::VlanIds;
+
+    fn ep(s: &str, port: u16) -> Endpoint {
+        Endpoint {
+            addr: s.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn alert_record_has_suricatas_fields() {
+        let (c, s) = (ep("10.0.0.9", 40000), ep("10.0.0.1", 80));
+        let (key, _) = FlowKey::new(3, VlanIds::EMPTY, proto::TCP, 0, c, s);
+        let metadata = vec![
+            ("created_at".to_string(), vec!["2020_01_01".to_string()]),
+            ("tag".to_string(), vec!["a".to_string(), "b\"c".to_string()]),
+        ];
+        let mut out = Vec::new();
+        alert_record(
+            &mut out,
+            &AlertRecord {
+                ts: Timestamp::from_secs_nanos(1_700_000_000, 0),
+                pcap_cnt: 7,
+                key: &key,
+                src: s,
+                dst: c,
+                icmp: None,
+                to_server: false,
+                flow: None,
+                stream: true,
+                sig: AlertSignature {
+                    action: "allowed",
+                    gid: 1,
+                    sid: 2_000_001,
+                    rev: 3,
+                    msg: "ET TEST \"quoted\"",
+                    category: Some("A Network Trojan was detected"),
+                    severity: 1,
+                    metadata: &metadata,
+                },
+                mirror: None,
+                seed: 0,
+                payload: Some(b"GET /\x01"),
+                packet: None,
+            },
+        );
+        assert_eq!(out.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["event_type"], "alert");
+        assert_eq!(v["src_ip"], "10.0.0.1");
+        assert_eq!(v["src_port"], 80);
+        assert_eq!(v["direction"], "to_client");
+        assert_eq!(v["alert"]["signature_id"], 2_000_001);
+        assert_eq!(v["alert"]["signature"], "ET TEST \"quoted\"");
+        assert_eq!(v["alert"]["metadata"]["tag"][1], "b\"c");
+        assert_eq!(v["stream"], 1);
+        assert_eq!(v["payload_printable"], "GET /.");
+        assert_eq!(v["payload"], "R0VUIC8B");
+        // The Community ID is the flow's, from the client's side.
+        let cid = community_id_v1(0, c.addr, s.addr, proto::TCP, c.port, s.port);
+        assert_eq!(v["community_id"], cid.as_str());
+    }
+}
