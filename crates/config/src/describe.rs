@@ -226,6 +226,36 @@ impl Config {
             let _ = writeln!(w, "outputs.vpc-flow-logs: off");
         }
         let _ = writeln!(w, "rule-files: {}", list(&self.rule_files, "none"));
+        if !self.default_rule_path.is_empty() {
+            let _ = writeln!(w, "default-rule-path: {}", self.default_rule_path);
+        }
+        for (key, v) in [
+            ("classification-file", &self.classification_file),
+            ("reference-config-file", &self.reference_config_file),
+            ("threshold-file", &self.threshold_file),
+        ] {
+            let _ = writeln!(w, "{key}: {}", v.as_deref().unwrap_or("(default)"));
+        }
+        for (name, v) in self
+            .vars
+            .address_groups
+            .iter()
+            .chain(self.vars.port_groups.iter())
+        {
+            let _ = writeln!(w, "vars: {name} = {v}");
+        }
+        if !self.rules.disable.is_empty() || !self.rules.enable.is_empty() {
+            let _ = writeln!(
+                w,
+                "rules: {} disabled, {} enabled by sid",
+                self.rules.disable.len(),
+                self.rules.enable.len()
+            );
+        }
+        for (t, tc) in &self.tenants {
+            let n = tc.vars.address_groups.len() + tc.vars.port_groups.len();
+            let _ = writeln!(w, "tenant {t}: {n} variable(s) overridden");
+        }
         o
     }
 }

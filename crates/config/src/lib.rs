@@ -61,6 +61,7 @@ use serde::Deserialize;
 
 pub mod aws;
 mod describe;
+mod detect_config;
 mod engine_sections;
 mod error;
 mod filter;
@@ -71,6 +72,7 @@ mod validate;
 mod values;
 pub mod vpcflow;
 
+pub use detect_config::{RuleId, RuleSelection, TenantConfig, VarsConfig};
 pub use engine_sections::{
     DefragConfig, DefragPolicy, FlowConfig, HostOsPolicy, OsPolicy, StreamPolicy,
 };
@@ -79,8 +81,8 @@ pub use filter::{Direction, Filter, FilterRule, FilterVerdict, NetworkService, R
 pub use mirror::{DedupSettings, MirrorConfig, Session, SessionKey, UnknownSession};
 pub use overrides::parse_set;
 pub use sections::{
-    ChecksumValidation, DecoderConfig, EveOutput, FlowTimeoutSet, FlowTimeouts, OutputsConfig,
-    ReassemblyConfig, StreamConfig, TunnelDecoder,
+    ChecksumValidation, DecoderConfig, EveAlertOptions, EveOutput, FlowTimeoutSet, FlowTimeouts,
+    OutputsConfig, ReassemblyConfig, StreamConfig, TunnelDecoder,
 };
 pub use validate::MAX_TUNNEL_PORTS;
 pub use values::{
@@ -130,9 +132,27 @@ pub struct Config {
     pub flow_timeouts: FlowTimeouts,
     /// `outputs`.
     pub outputs: OutputsConfig,
-    /// `rule-files`: signature files to load (paths as written). The CLI's `--rules`
-    /// replaces them.
+    /// `rule-files`: signature files to load, relative to `default-rule-path` unless
+    /// absolute. The CLI's `--rules` replaces them.
     pub rule_files: Vec<String>,
+    /// `default-rule-path`: where relative `rule-files` are (empty = the current
+    /// folder).
+    pub default_rule_path: String,
+    /// `classification-file`: Suricata's `classification.config`; none = the bundled
+    /// default.
+    pub classification_file: Option<String>,
+    /// `reference-config-file`: Suricata's `reference.config`; none = the bundled
+    /// default.
+    pub reference_config_file: Option<String>,
+    /// `threshold-file`: Suricata's `threshold.config` (suppress, threshold,
+    /// event_filter); none = no global thresholds.
+    pub threshold_file: Option<String>,
+    /// `vars`: address and port groups overriding Suricata's defaults.
+    pub vars: VarsConfig,
+    /// `rules`: rules to disable or enable by sid.
+    pub rules: RuleSelection,
+    /// `tenants`: per-tenant settings (variables) by tenant name.
+    pub tenants: BTreeMap<String, TenantConfig>,
 }
 
 impl Default for Config {
@@ -150,6 +170,13 @@ impl Default for Config {
             flow_timeouts: FlowTimeouts::default(),
             outputs: OutputsConfig::default(),
             rule_files: Vec::new(),
+            default_rule_path: String::new(),
+            classification_file: None,
+            reference_config_file: None,
+            threshold_file: None,
+            vars: VarsConfig::default(),
+            rules: RuleSelection::default(),
+            tenants: BTreeMap::new(),
         }
     }
 }

@@ -387,6 +387,37 @@ pub struct EveOutput {
     /// `community-id-seed`: the Community ID v1 seed (default 0, as Suricata's
     /// `community-id-seed`); every sensor whose records are joined must use the same.
     pub community_id_seed: u16,
+    /// `alert`: what alert records carry besides Suricata's defaults.
+    pub alert: EveAlertOptions,
+}
+
+/// `outputs.eve.alert`: Suricata's eve-log alert options.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EveAlertOptions {
+    /// `payload`: the inspected bytes, base64 (default no).
+    #[serde(deserialize_with = "de_bool")]
+    pub payload: bool,
+    /// `payload-printable`: the same as printable ASCII (default no).
+    #[serde(deserialize_with = "de_bool")]
+    pub payload_printable: bool,
+    /// `packet`: the packet's inner frame, base64 (default no).
+    #[serde(deserialize_with = "de_bool")]
+    pub packet: bool,
+    /// `metadata`: the rule's `metadata` in `alert.metadata` (default yes).
+    #[serde(deserialize_with = "de_bool")]
+    pub metadata: bool,
+}
+
+impl Default for EveAlertOptions {
+    fn default() -> Self {
+        EveAlertOptions {
+            payload: false,
+            payload_printable: false,
+            packet: false,
+            metadata: true,
+        }
+    }
 }
 
 impl Default for EveOutput {
@@ -395,6 +426,7 @@ impl Default for EveOutput {
             filename: "eve.json".to_string(),
             tunnel_flows: false,
             community_id_seed: 0,
+            alert: EveAlertOptions::default(),
         }
     }
 }
