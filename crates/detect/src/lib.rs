@@ -5,4 +5,5 @@
 
 pub mod flowvars;
 pub mod header;
+pub mod prefilter;
 pub mod threshold;
