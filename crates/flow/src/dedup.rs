@@ -21,6 +21,8 @@
 //! (counted), which can only let a duplicate through, never drop a packet.
 
 use std::collections::{HashMap, VecDeque};
+
+use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
 use mirador_wire::{Inner, Network, Timestamp, Transport};
@@ -209,7 +211,10 @@ impl Entry {
 #[derive(Debug)]
 pub struct Dedup {
     config: DedupConfig,
-    entries: HashMap<DedupKey, Entry>,
+    /// foldhash rather than SipHash: every packet is looked up here, and
+    /// SipHash cost as much as the rest of the check (the keys come off the
+    /// wire, but the seed is random per table and the table is capped).
+    entries: HashMap<DedupKey, Entry, RandomState>,
     /// Insertion order, for expiry and eviction at the cap; a key may
     /// appear more than once when refreshed (stale ones are skipped).
     order: VecDeque<(Timestamp, DedupKey)>,
@@ -221,7 +226,7 @@ impl Dedup {
     pub fn new(config: DedupConfig) -> Dedup {
         Dedup {
             config,
-            entries: HashMap::new(),
+            entries: HashMap::with_hasher(RandomState::default()),
             order: VecDeque::new(),
             counters: DedupCounters::default(),
         }
