@@ -164,19 +164,25 @@ pub struct DedupCounters {
 /// cover odd set-ups, and further sources are treated as new transmissions.
 const SOURCES: usize = 4;
 
+/// A source as a 32-bit fingerprint (0 = not encapsulated): entries stay
+/// small (every packet probes this table at a random place, so its size in
+/// cache is what the check costs). Two sources with the same fingerprint
+/// are taken for one, which can only keep a duplicate, never drop a packet.
+type SourceFp = u32;
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     /// Sources and how many copies each delivered.
-    sources: [(Option<IpAddr>, u32); SOURCES],
+    sources: [(SourceFp, u32); SOURCES],
     len: u8,
     seen: Timestamp,
     /// Captured bytes of the last copy kept.
-    captured: usize,
+    captured: u32,
 }
 
 impl Entry {
-    fn new(source: Option<IpAddr>, seen: Timestamp, captured: usize) -> Entry {
-        let mut sources = [(None, 0); SOURCES];
+    fn new(source: SourceFp, seen: Timestamp, captured: u32) -> Entry {
+        let mut sources = [(0, 0); SOURCES];
         sources[0] = (source, 1);
         Entry {
             sources,
@@ -187,7 +193,7 @@ impl Entry {
     }
 
     /// Counts an arrival from `source`; whether it is a duplicate.
-    fn arrive(&mut self, source: Option<IpAddr>) -> bool {
+    fn arrive(&mut self, source: SourceFp) -> bool {
         let live = &mut self.sources[..usize::from(self.len)];
         let most = live.iter().map(|s| s.1).max().unwrap_or(0);
         if let Some(s) = live.iter_mut().find(|s| s.0 == source) {
@@ -214,10 +220,15 @@ pub struct Dedup {
     /// foldhash rather than SipHash: every packet is looked up here, and
     /// SipHash cost as much as the rest of the check (the keys come off the
     /// wire, but the seed is random per table and the table is capped).
-    entries: HashMap<DedupKey, Entry, RandomState>,
+    /// Keyed by a 64-bit fingerprint of the [`DedupKey`] under this
+    /// table's random seed, which keeps entries small; a collision (odds
+    /// about 2^-64 per pair, not steerable without the seed) could take a
+    /// packet from another source for a copy.
+    entries: HashMap<u64, Entry, RandomState>,
     /// Insertion order, for expiry and eviction at the cap; a key may
     /// appear more than once when refreshed (stale ones are skipped).
-    order: VecDeque<(Timestamp, DedupKey)>,
+    order: VecDeque<(Timestamp, u64)>,
+    fingerprints: RandomState,
     counters: DedupCounters,
 }
 
@@ -228,6 +239,7 @@ impl Dedup {
             config,
             entries: HashMap::with_hasher(RandomState::default()),
             order: VecDeque::new(),
+            fingerprints: RandomState::default(),
             counters: DedupCounters::default(),
         }
     }
@@ -254,6 +266,11 @@ impl Dedup {
         }
         self.counters.checked += 1;
         self.expire(now);
+        use std::hash::BuildHasher as _;
+        let key = self.fingerprints.hash_one(key);
+        // Never 0, which stands for "not encapsulated".
+        let source = source.map_or(0, |a| (self.fingerprints.hash_one(a) as u32).max(1));
+        let captured = u32::try_from(captured).unwrap_or(u32::MAX);
         if let Some(e) = self.entries.get_mut(&key) {
             let repeat = e.sources[..usize::from(e.len)]
                 .iter()
