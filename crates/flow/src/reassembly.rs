@@ -505,6 +505,12 @@ impl StreamDir {
         self.base_seq.map(|b| b.wrapping_add(self.rcv_nxt as u32))
     }
 
+    /// Stream offset of the end of the contiguous data received (the bytes
+    /// this side has sent so far, as `stream_size` counts them).
+    pub fn next_seq_offset(&self) -> u64 {
+        self.rcv_nxt
+    }
+
     /// Stream offset the other direction acknowledged.
     pub fn acked_offset(&self) -> u64 {
         self.acked
@@ -551,8 +557,12 @@ impl StreamDir {
         self.last_seen
     }
 
-    /// Events raised since the last call (by segments, and gaps delivered by
-    /// [`Self::poll`]).
+    /// Events raised since the last [`StreamDir::take_events`], kept.
+    pub fn pending_events(&self) -> Events {
+        self.pending
+    }
+
+    /// Events raised since the last [`StreamDir::take_events`], cleared.
     pub fn take_events(&mut self) -> Events {
         std::mem::take(&mut self.pending)
     }

@@ -582,6 +582,12 @@ impl TcpSession {
             self.server_isn = seg.seq;
             self.client_isn = seg.ack.wrapping_sub(1);
             self.flags |= F_SERVER_ISN | F_CLIENT_ISN | F_MIDSTREAM | F_SYNACK_PICKUP;
+            if cfg.async_oneside {
+                // Suricata marks a SYN-ACK pick-up asynchronous: if only
+                // the server's side is mirrored, its packets go on alone.
+                self.flags |= F_ASYNC | F_ASYNC_SEEN_SERVER;
+                counters.async_sessions += 1;
+            }
             self.state = SsnState::SynRecv;
             counters.sessions += 1;
             counters.midstream_pickups += 1;
@@ -673,6 +679,11 @@ impl TcpSession {
             return;
         }
         if !seg.to_server {
+            if self.flags & (F_ASYNC | F_ASYNC_SEEN_SERVER) == F_ASYNC | F_ASYNC_SEEN_SERVER {
+                // One-sided, only the server seen: its ACK establishes.
+                self.state = SsnState::Established;
+                return;
+            }
             events.insert(TcpEvent::AckInWrongDir);
             return;
         }
@@ -762,6 +773,12 @@ impl TcpSession {
     /// The next deliverable chunk of direction `dir` (0 = to server).
     pub fn poll(&mut self, dir: usize) -> Option<Chunk<'_>> {
         self.streams.as_deref_mut()?.dirs.get_mut(dir)?.poll()
+    }
+
+    /// Stream events queued in direction `dir`, left queued.
+    pub fn peek_stream_events(&self, dir: usize) -> Events {
+        self.stream(dir)
+            .map_or(Events::NONE, StreamDir::pending_events)
     }
 
     /// Stream events queued in direction `dir` since the last call.

@@ -611,3 +611,26 @@ fn window_scale_option_is_parsed() {
     assert_eq!(super::window_scale(&[8, 0, 3, 3, 7]), None);
     assert_eq!(super::window_scale(&[8, 40, 3, 3, 7]), None);
 }
+
+#[test]
+fn synack_pickup_with_only_the_server_seen_goes_on_one_sided() {
+    // A mirror of the server's side only: SYN-ACK, then its data.
+    let mut h = Harness::new(TcpConfig::default());
+    h.seg(S, 5000, 1001, SYN | ACK, b"");
+    assert!(h.ssn.is_async());
+    h.seg(S, 5001, 1016, ACK, b"* OK ready\r\n");
+    assert_eq!(h.ssn.state(), SsnState::Established);
+    h.seg(S, 5013, 1016, ACK, b"C1 OK\r\n");
+    assert_eq!(h.out[1], b"* OK ready\r\n");
+    h.end();
+    assert_eq!(h.out[1], b"* OK ready\r\nC1 OK\r\n");
+    // Without async-oneside, Suricata does not establish such a session.
+    let cfg = TcpConfig {
+        async_oneside: false,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::new(cfg);
+    h.seg(S, 5000, 1001, SYN | ACK, b"");
+    h.seg(S, 5001, 1016, ACK, b"* OK ready\r\n");
+    assert_eq!(h.ssn.state(), SsnState::SynRecv);
+}
