@@ -1,7 +1,8 @@
 //! `mirador`: an IDS sensor for AWS VPC Traffic Mirroring.
 //!
 //! This binary wires the command line to the library crates: `replay`
-//! (pcap → EVE JSON), `check-config`, `aws import` and `pcap encap`.
+//! (pcap → EVE JSON), `check-config`, `check-rules`, `aws import` and
+//! `pcap encap`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,24 @@ struct Cli {
 enum Command {
     /// Replay pcap/pcapng files through the sensor and write EVE JSON.
     Replay(ReplayArgs),
+    /// Load rule files as `replay` would and report what loads and why
+    /// the rest does not (like `suricata -T`).
+    CheckRules {
+        /// Print `{"loaded": N, "skipped": N, "reasons": {reason: count}}`.
+        #[arg(long)]
+        json: bool,
+        /// Also list every rule not loaded, with its file, line and reason
+        /// (on stderr).
+        #[arg(long, short)]
+        verbose: bool,
+        /// mirador YAML config for variables and side files (default: the
+        /// embedded default config).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Rule files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Validate a configuration file and print what it resolves to.
     CheckConfig {
         /// The YAML configuration file.
@@ -124,6 +143,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => commands::replay::run(&args),
         Command::CheckConfig { file, set } => commands::check_config(&file, &set),
+        Command::CheckRules {
+            json,
+            verbose,
+            config,
+            files,
+        } => commands::rules::check_rules(&files, json, config.as_deref(), verbose),
         Command::Aws(AwsCommand::Import {
             sessions,
             filters,

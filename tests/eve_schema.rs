@@ -81,6 +81,25 @@ fn eve_of_all_pcaps(dir: &Path) -> std::path::PathBuf {
     let bad = dir.join("bad-mirrors.pcap");
     std::fs::write(&bad, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
     cmd.arg(&bad);
+    // Rules that alert on these captures (packet, stream and threshold
+    // paths), with every optional alert field asked for.
+    let rules = dir.join("schema.rules");
+    std::fs::write(
+        &rules,
+        r#"alert ip any any -> any any (msg:"every packet, limited"; threshold:type limit, track by_src, count 3, seconds 60; metadata:created_at 2026_11_27; classtype:misc-activity; sid:9000001; rev:1;)
+alert tcp any any -> any any (msg:"stream bytes"; content:"abc"; sid:9000002; rev:1;)
+alert udp any any -> any any (msg:"udp"; dsize:>0; sid:9000003; rev:1;)
+"#,
+    )
+    .unwrap();
+    cmd.arg("--rules").arg(&rules);
+    for set in [
+        "outputs.eve.alert.payload=yes",
+        "outputs.eve.alert.payload-printable=yes",
+        "outputs.eve.alert.packet=yes",
+    ] {
+        cmd.arg("--set").arg(set);
+    }
     for name in [
         "demo-vxlan.pcap",
         "gwlb.pcap",
@@ -102,6 +121,12 @@ fn eve_of_all_pcaps(dir: &Path) -> std::path::PathBuf {
     assert!(
         text.contains("\"anomaly\"") && text.contains("\"mirror\"") && text.contains("\"gwlb\"")
     );
+    for sid in ["9000001", "9000002", "9000003"] {
+        assert!(
+            text.contains(&format!("\"signature_id\":{sid}")),
+            "no alert {sid}"
+        );
+    }
     eve
 }
 

@@ -365,6 +365,9 @@ fn config_errors_name_file_line_and_key() {
 
 #[test]
 fn suricata_keys_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("empty.rules");
+    std::fs::write(&rules, "# no rules\n").unwrap();
     let r = replay(&[
         "--set",
         "stream.midstream=true",
@@ -379,10 +382,21 @@ fn suricata_keys_are_accepted() {
         "--set",
         "checksum-validation=none",
         "--rules",
-        "does-not-matter.rules",
+        rules.to_str().unwrap(),
         project_pcap("demo-vxlan.pcap").to_str().unwrap(),
     ]);
     assert!(r.output.status.success(), "{}", r.stderr());
+}
+
+#[test]
+fn a_missing_rule_file_is_an_error_naming_it() {
+    let r = replay(&[
+        "--rules",
+        "no-such.rules",
+        project_pcap("demo-vxlan.pcap").to_str().unwrap(),
+    ]);
+    assert!(!r.output.status.success());
+    assert!(r.stderr().contains("no-such.rules"), "{}", r.stderr());
 }
 
 #[test]

@@ -8,6 +8,7 @@ use mirador_config::Config;
 
 pub mod encap;
 pub mod replay;
+pub mod rules;
 
 /// Loads the configuration: `file`, or the embedded default, with `--set`
 /// overrides applied.

@@ -23,26 +23,25 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     if args.workers == Some(0) {
         bail!("--workers 0: at least one worker is needed");
     }
-    let rule_files: Vec<&Path> = if args.no_rules {
-        Vec::new()
-    } else if !args.rules.is_empty() {
-        args.rules.iter().map(|p| p.as_path()).collect()
+    // Signatures: --no-rules turns them off; --rules replaces the
+    // config's rule files.
+    let rules = if args.no_rules {
+        None
     } else {
-        config.rule_files.iter().map(Path::new).collect()
+        let paths = super::rules::rule_paths(&config, &args.rules);
+        if paths.is_empty() {
+            None
+        } else {
+            let (engine, report) = super::rules::load_rules(&config, &paths)?;
+            eprintln!(
+                "mirador: {} rule(s) loaded from {} file(s), {} skipped (mirador check-rules lists why)",
+                report.loaded,
+                paths.len(),
+                report.skipped.len()
+            );
+            Some((std::sync::Arc::new(engine), report))
+        }
     };
-    if !rule_files.is_empty() {
-        // The signature engine is not part of this release: say so once,
-        // rather than pretending the rules were applied.
-        eprintln!(
-            "mirador: note: signatures are not implemented yet; {} rule file(s) not loaded ({})",
-            rule_files.len(),
-            rule_files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
 
     let eve_path = args
         .eve
@@ -61,8 +60,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         n => n,
     };
     let started = Instant::now();
-    let mut sharded = Sharded::start(&RuntimeConfig::from_config(&config, workers))
-        .context("starting the flow workers")?;
+    let mut rc = RuntimeConfig::from_config(&config, workers);
+    rc.detect = rules.as_ref().map(|(e, _)| e.clone());
+    let mut sharded = Sharded::start(&rc).context("starting the flow workers")?;
     let mut ingest = Ingest::from_config(&config);
     let mut eve = Vec::with_capacity(EVE_FLUSH_BYTES * 2);
     let mut progress = Progress::new();
@@ -144,7 +144,22 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     eve_records += flow_records;
     let elapsed = started.elapsed();
     mirador_engine::write_stats_record_with(&mut eve, last_ts, elapsed.as_secs(), &ingest, |s| {
-        rt.write(s, &ingest)
+        rt.write(s, &ingest);
+        // Suricata's `stats.detect` layout.
+        let (loaded, failed) = rules
+            .as_ref()
+            .map_or((0, 0), |(_, r)| (r.loaded as u64, r.skipped.len() as u64));
+        s.obj("detect", |d| {
+            d.objs("engines", std::iter::once(()), |e, _| {
+                e.u64("id", 0)
+                    .u64("rules_loaded", loaded)
+                    .u64("rules_failed", failed);
+            })
+            .u64(
+                "alert",
+                rt.workers.iter().map(|w| w.alerts).sum::<u64>() + rt.host.alerts,
+            );
+        });
     });
     eve_records += 1;
     out.write_all(&eve).context("writing EVE")?;

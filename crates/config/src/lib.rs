@@ -169,7 +169,7 @@ impl Default for Config {
             flow: FlowConfig::default(),
             flow_timeouts: FlowTimeouts::default(),
             outputs: OutputsConfig::default(),
-            rule_files: Vec::new(),
+            rule_files: vec!["builtin:mirador.rules".to_string()],
             default_rule_path: String::new(),
             classification_file: None,
             reference_config_file: None,

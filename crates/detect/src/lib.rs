@@ -3,7 +3,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod flowvars;
 pub mod header;
+pub mod payload;
+pub mod pcre;
+pub mod pcre_step;
 pub mod prefilter;
+pub mod ruleset;
+pub mod signature;
 pub mod threshold;

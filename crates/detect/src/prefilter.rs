@@ -38,6 +38,9 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+/// Groups with at most this many patterns get a DFA (see [`Automaton`]).
+pub const DFA_MAX_PATTERNS: usize = 32;
+
 #[derive(Debug, Clone)]
 struct Automaton {
     ac: AhoCorasick,
@@ -56,6 +59,16 @@ impl Automaton {
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(nocase)
+            // A DFA is the fastest search but its memory grows with the
+            // pattern set: loading ET Open's 3,573 supported rules took
+            // 188 MB of RSS with aho-corasick's automatic choice, 191 MB
+            // with DFAs up to 256 patterns, 131 MB up to 32, and 125 MB
+            // with contiguous NFAs only. Small groups get the DFA.
+            .kind(Some(if patterns.len() <= DFA_MAX_PATTERNS {
+                aho_corasick::AhoCorasickKind::DFA
+            } else {
+                aho_corasick::AhoCorasickKind::ContiguousNFA
+            }))
             .build(patterns.iter().map(|(p, _)| p))
             .map_err(|e| BuildError(e.to_string()))?;
         Ok(Some(Automaton {

@@ -29,10 +29,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod host;
 pub mod ordered;
 mod record;
 mod worker;
 
+pub use host::HostCounters;
 pub use record::{
     AlertRecord, AlertSignature, FlowUser, StreamAnomaly, alert_record, flow_record, stream_anomaly,
 };
@@ -92,6 +94,10 @@ pub struct RuntimeConfig {
     pub vpc: Option<VpcSettings>,
     /// Flow records for the tunnel transport too (`outputs.eve.tunnel-flows`).
     pub tunnel_flows: bool,
+    /// Signatures, when rules are loaded.
+    pub detect: Option<std::sync::Arc<mirador_detect::engine::Engine>>,
+    /// What alert records carry (`outputs.eve.alert`).
+    pub alert_options: mirador_config::EveAlertOptions,
 }
 
 /// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
@@ -184,6 +190,8 @@ impl RuntimeConfig {
                 output: config.outputs.vpc_flow_logs.clone(),
             }),
             tunnel_flows: config.outputs.eve.tunnel_flows,
+            detect: None,
+            alert_options: config.outputs.eve.alert.clone(),
         }
     }
 }
@@ -243,6 +251,17 @@ pub struct Meta {
     pub tcp_flags: Option<u8>,
     /// TCP sequence fields and payload position.
     pub tcp: Option<TcpMeta>,
+    /// Where the L4 payload lies in the frame (all protocols), and its
+    /// captured length.
+    pub payload: (u32, u32),
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv6.
+    pub v6: bool,
+    /// ICMP echo id and sequence (echo requests and replies).
+    pub icmp_echo: Option<(u16, u16)>,
+    /// Non-fatal decoder events of the packet.
+    pub events: mirador_wire::EventSet,
     /// ICMP type and code, for ICMP packets.
     pub icmp: Option<(u8, u8)>,
     /// The session (index into the worker's labels).
@@ -276,6 +295,9 @@ pub struct VpcSession {
 pub struct Batch {
     /// The reader's watermark when the batch was sent.
     pub watermark: Timestamp,
+    /// Packets read when the batch was sent: every packet of this shard
+    /// numbered up to it is in this batch or an earlier one.
+    pub read_upto: u64,
     /// Frame bytes of the packets, back to back.
     pub arena: Vec<u8>,
     /// One entry per packet.
@@ -288,6 +310,7 @@ impl Batch {
     fn new() -> Self {
         Batch {
             watermark: Timestamp::default(),
+            read_upto: 0,
             arena: Vec::with_capacity(BATCH_PACKETS * 256),
             packets: Vec::with_capacity(BATCH_PACKETS),
             labels: Vec::new(),
@@ -317,6 +340,8 @@ pub struct WorkerStats {
     /// Midstream flows it reversed on their first data (a response seen
     /// going to the "server").
     pub reversed: u64,
+    /// Alerts it wrote.
+    pub alerts: u64,
     /// VPC Flow Logs due-window entries dropped because their flow had
     /// ended (see the worker's purge).
     pub vpc_due_purged: u64,
@@ -348,6 +373,8 @@ pub struct RuntimeStats {
     /// The first VPC Flow Logs write error (later records were still
     /// attempted).
     pub vpc_error: Option<String>,
+    /// The host-keyed stage's counters.
+    pub host: host::HostCounters,
 }
 
 impl RuntimeStats {
@@ -465,6 +492,12 @@ impl RuntimeStats {
                     .u64("errors", u64::from(self.vpc_error.is_some()));
             });
         }
+        s.obj("host_stage", |o| {
+            o.u64("alerts", self.host.alerts)
+                .u64("threshold_suppressed", self.host.suppressed)
+                .u64("xbits_unmet", self.host.xbits_unmet)
+                .u64("dropped", self.host.dropped);
+        });
         s.objs("workers", self.workers.iter(), |o, w| {
             o.u64("packets", w.packets).u64("flows", w.flows);
         });
@@ -517,6 +550,13 @@ pub fn write_loss(o: &mut mirador_engine::eve::Obj<'_>, t: &StreamTotals) {
 
 enum ToWriter {
     Eve(Vec<u8>, u64),
+    /// Matches for the host-keyed stage from one worker, in its order, and
+    /// the packet number it has finished.
+    Host {
+        worker: usize,
+        events: Vec<(ordered::Key, worker::HostEvent)>,
+        done: u64,
+    },
     /// VPC Flow Logs records of one worker, and the watermark it has
     /// processed up to (every record of a window that ended by then was
     /// sent).
@@ -561,6 +601,8 @@ pub struct Sharded {
     vpc_progress: Vec<Option<Timestamp>>,
     vpc_interval: u32,
     tunnel_flows: bool,
+    /// Threshold, detection_filter and xbits, in the global order.
+    host: Option<host::HostStage>,
 }
 
 impl Sharded {
@@ -584,6 +626,8 @@ impl Sharded {
                     seed: cfg.community_id_seed,
                     stream_events: cfg.stream_events,
                     overlap_events: cfg.overlap_events,
+                    detect: cfg.detect.clone(),
+                    alert_options: cfg.alert_options.clone(),
                     vpc: cfg
                         .vpc
                         .as_ref()
@@ -630,6 +674,11 @@ impl Sharded {
             }),
             vpc_error: None,
             tunnel_flows: cfg.tunnel_flows,
+            host: cfg
+                .detect
+                .as_ref()
+                .filter(|e| e.needs_host_stage())
+                .map(|e| host::HostStage::new(e.clone(), n)),
             vpc_progress: vec![None; n],
             vpc_interval: cfg
                 .vpc
@@ -727,6 +776,11 @@ impl Sharded {
             ip_len: len.saturating_sub(14),
             tcp_flags: None,
             tcp: None,
+            payload: (0, 0),
+            ttl: 0,
+            v6: false,
+            icmp_echo: None,
+            events: mirador_wire::EventSet::default(),
             icmp: None,
             session: u32::MAX,
             pcap_cnt,
@@ -903,10 +957,36 @@ impl Sharded {
         if filler && tcp.is_none_or(|t| t.payload_len == 0) {
             return;
         }
-        let ip_len = match packet.network {
-            Network::Ipv4 { total_len, .. } => u32::from(total_len),
-            Network::Ipv6 { payload_len, .. } => u32::from(payload_len) + 40,
-            _ => 0,
+        let (ip_len, ttl, v6) = match packet.network {
+            Network::Ipv4 { total_len, ttl, .. } => (u32::from(total_len), ttl, false),
+            Network::Ipv6 {
+                payload_len,
+                hop_limit,
+                ..
+            } => (u32::from(payload_len) + 40, hop_limit, true),
+            _ => (0, 0, false),
+        };
+        // The payload is a sub-slice of the frame: its offset, without unsafe.
+        let poff = (packet.payload.as_ptr() as usize).wrapping_sub(packet.frame.as_ptr() as usize);
+        let payload =
+            if poff <= packet.frame.len() && packet.frame.len() - poff >= packet.payload.len() {
+                (
+                    u32::try_from(poff).unwrap_or(0),
+                    u32::try_from(packet.payload.len()).unwrap_or(0),
+                )
+            } else {
+                (0, 0)
+            };
+        let icmp_echo = match (icmp, mirador_flow::key::icmp_message(packet)) {
+            (Some((t, _)), Some(msg)) if matches!((v6, t), (false, 0 | 8) | (true, 128 | 129)) => {
+                msg.get(4..8).map(|b| {
+                    (
+                        u16::from_be_bytes([b[0], b[1]]),
+                        u16::from_be_bytes([b[2], b[3]]),
+                    )
+                })
+            }
+            _ => None,
         };
         let b = &mut self.filling[shard];
         let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
@@ -922,6 +1002,11 @@ impl Sharded {
             ip_len,
             tcp_flags,
             tcp,
+            payload,
+            ttl,
+            v6,
+            icmp_echo,
+            events: packet.events,
             icmp,
             session: session_u32,
             pcap_cnt,
@@ -963,6 +1048,7 @@ impl Sharded {
             batch.watermark = m.watermark;
         }
         self.last_sent_wm[shard] = self.watermark;
+        batch.read_upto = self.read;
         if !self.failed && self.senders[shard].send(batch).is_err() {
             // The worker is gone (a bug): keep reading so that the
             // accounting stays complete, and report it at the end.
@@ -1021,6 +1107,9 @@ impl Sharded {
             }
         }
         self.stats.vpc_error = self.vpc_error.take();
+        if let Some(h) = &self.host {
+            self.stats.host = h.counters;
+        }
         self.stats.worker_failed = self.failed;
         self.stats.defrag = self.defrag.counters().clone();
         Ok((self.stats, records))
@@ -1067,11 +1156,23 @@ impl Sharded {
                 }
                 0
             }
+            ToWriter::Host {
+                worker,
+                events,
+                done,
+            } => match self.host.as_mut() {
+                Some(h) => h.push(worker, events, done, out),
+                None => 0,
+            },
             ToWriter::Done(i, s) => {
+                let mut n = 0;
+                if let Some(h) = self.host.as_mut() {
+                    n = h.finish(i, out);
+                }
                 if let Some(w) = self.stats.workers.get_mut(i) {
                     *w = *s;
                 }
-                0
+                n
             }
         }
     }

@@ -22,6 +22,33 @@ pub struct FlowUser {
     /// VPC Flow Logs aggregation windows per key direction (lo → hi,
     /// hi → lo), allocated only when that output is on.
     pub vpc: Option<Box<[mirador_engine::vpcflow::DirWindow; 2]>>,
+    /// Signature state: flowbits and flowints.
+    pub vars: mirador_detect::flowvars::FlowVars,
+    /// The last bytes of each stream direction already inspected, so that
+    /// a content crossing a chunk boundary matches (allocated at the first
+    /// stream data when rules inspect streams).
+    pub tails: Option<Box<StreamTails>>,
+}
+
+/// Bytes kept from each stream direction (client → server first).
+pub const STREAM_TAIL: usize = 256;
+
+/// The inspected tails of a flow's two stream directions.
+#[derive(Debug, Clone)]
+pub struct StreamTails {
+    /// The bytes.
+    pub buf: [[u8; STREAM_TAIL]; 2],
+    /// How many are valid.
+    pub len: [u16; 2],
+}
+
+impl Default for StreamTails {
+    fn default() -> Self {
+        StreamTails {
+            buf: [[0; STREAM_TAIL]; 2],
+            len: [0; 2],
+        }
+    }
 }
 
 /// Suricata's flow id is a 48-bit number; ours is the key's stable hash,

@@ -23,9 +23,16 @@ use mirador_flow::tcp::{Role, Segment, StreamBudget, TcpConfig, TcpEvents, TcpSe
 use mirador_wire::Timestamp;
 use std::net::IpAddr;
 
+use crate::record::{AlertRecord, AlertSignature, STREAM_TAIL, StreamTails, alert_record};
 use crate::record::{StreamAnomaly, flow_record, stream_anomaly};
 use crate::{Batch, FlowUser, Meta, MetaKind, SessionCtx, ToWriter, WorkerStats};
+use mirador_config::EveAlertOptions;
+use mirador_detect::engine::{Engine, Input, Match, Scratch};
+use mirador_detect::header::PacketView;
 use mirador_engine::vpcflow::{FlowFacts, Format, Interval, Record, build_record};
+use mirador_flow::key::Endpoint;
+use mirador_flow::table::Flow;
+use std::sync::Arc;
 
 /// A worker sends its EVE buffer to the writer once it holds this much.
 pub(crate) const WORKER_FLUSH_BYTES: usize = 64 << 10;
@@ -136,6 +143,10 @@ pub(crate) struct WorkerShared {
     pub overlap_events: bool,
     /// VPC Flow Logs: the record format and the aggregation interval.
     pub vpc: Option<(Format, u32)>,
+    /// Signatures.
+    pub detect: Option<Arc<Engine>>,
+    /// What alert records carry.
+    pub alert_options: EveAlertOptions,
 }
 
 pub(crate) struct Worker {
@@ -164,6 +175,18 @@ struct State {
     eve: Vec<u8>,
     records: u64,
     budget: StreamBudget,
+    /// Signature matching scratch space.
+    scratch: Scratch,
+    matches: Vec<Match>,
+    /// Per session: its tenant's variable set (`None` until looked up).
+    var_sets: Vec<Option<usize>>,
+    /// Stream window (tail + chunk) being inspected.
+    window: Vec<u8>,
+    /// Matches for the host-keyed stage, sent with the batch.
+    host_events: Vec<(crate::ordered::Key, HostEvent)>,
+    host_seq: u32,
+    /// The packet number being processed (orders host events).
+    cur_cnt: u64,
 }
 
 impl Worker {
@@ -176,6 +199,13 @@ impl Worker {
             eve: Vec::with_capacity(WORKER_FLUSH_BYTES * 2),
             records: 0,
             budget: self.shared.budget,
+            scratch: Scratch::default(),
+            matches: Vec::new(),
+            var_sets: Vec::new(),
+            window: Vec::new(),
+            host_events: Vec::new(),
+            host_seq: 0,
+            cur_cnt: 0,
         };
         let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
         while let Ok(mut batch) = self.rx.recv() {
@@ -187,6 +217,7 @@ impl Worker {
                 st.sessions[s] = Some(ctx);
             }
             for m in &batch.packets {
+                st.cur_cnt = m.pcap_cnt;
                 if m.watermark > self.table.watermark() {
                     self.table.advance(m.watermark, &mut ended);
                     self.end_flows(&mut ended, &mut st);
@@ -198,9 +229,26 @@ impl Worker {
                     self.purge_vpc_due(&mut st);
                 }
             }
+            st.cur_cnt = batch.read_upto;
             self.table.advance(batch.watermark, &mut ended);
             self.end_flows(&mut ended, &mut st);
             self.close_vpc_windows(batch.watermark, &mut st);
+            if self
+                .shared
+                .detect
+                .as_ref()
+                .is_some_and(|e| e.needs_host_stage())
+            {
+                let events = std::mem::take(&mut st.host_events)
+                    .into_iter()
+                    .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
+                    .collect();
+                let _ = self.out.send(ToWriter::Host {
+                    worker: self.index,
+                    events,
+                    done: batch.read_upto,
+                });
+            }
             // VPC Flow Logs records go out with every batch (EVE waits for
             // a full buffer), with this worker's watermark: the writer
             // closes a file only once every worker has passed its window.
@@ -284,10 +332,27 @@ impl Worker {
                 }
             }
         };
+        let frame = batch.frame(m);
         let Some(tcp) = m.tcp else {
+            if let (Some(engine), MetaKind::Flow) = (self.shared.detect.clone(), m.kind) {
+                let (flow, user, to_server) = (touched.flow, touched.user, touched.to_server);
+                let established = flow.state() == mirador_flow::table::FlowState::Established;
+                detect_packet(
+                    &self.shared,
+                    &engine,
+                    m,
+                    frame,
+                    flow,
+                    user,
+                    to_server,
+                    established,
+                    false,
+                    &[],
+                    st,
+                );
+            }
             return;
         };
-        let frame = batch.frame(m);
         let payload = frame
             .get(tcp.payload_off as usize..(tcp.payload_off + tcp.payload_len) as usize)
             .unwrap_or(&[]);
@@ -339,7 +404,58 @@ impl Worker {
                 user.tcp.reverse();
             }
         }
-        deliver(&mut user.tcp);
+        let to_server = to_server != wrong_way;
+        if let (Some(engine), MetaKind::Flow) = (self.shared.detect.clone(), m.kind) {
+            // Packet rules see this packet's stream events too.
+            let mut names: [&str; 24] = [""; 24];
+            let mut n = 0;
+            for e in events.iter() {
+                if n < names.len() {
+                    names[n] = e.as_str();
+                    n += 1;
+                }
+            }
+            for d in 0..2 {
+                for e in user.tcp.peek_stream_events(d).iter() {
+                    if n < names.len() {
+                        names[n] = e.as_str();
+                        n += 1;
+                    }
+                }
+            }
+            let established = user.tcp.state().is_established();
+            let reassembled = user.tcp.stream(usize::from(!to_server)).is_some();
+            let (client, server) = if wrong_way {
+                (server, client)
+            } else {
+                (client, server)
+            };
+            detect_packet(
+                &self.shared,
+                &engine,
+                m,
+                frame,
+                flow,
+                user,
+                to_server,
+                established,
+                reassembled,
+                &names[..n],
+                st,
+            );
+            deliver_detect(
+                &self.shared,
+                &engine,
+                &Here::of(m),
+                client,
+                server,
+                flow,
+                user,
+                st,
+            );
+        } else {
+            deliver(&mut user.tcp);
+        }
         user.tcp.sync(&mut st.budget);
         if !self.shared.stream_events {
             let _ = (
@@ -464,10 +580,38 @@ impl Worker {
     /// the buffer to the writer whenever it is full (a shutdown can end a
     /// whole table at once).
     fn end_flows(&self, ended: &mut Vec<EndedFlow<FlowUser>>, st: &mut State) {
+        // `&self`: the shared settings only.
         for mut e in ended.drain(..) {
             if e.key.proto == proto::TCP {
                 e.user.tcp.flush();
-                deliver(&mut e.user.tcp);
+                match self.shared.detect.clone() {
+                    Some(engine) => {
+                        // What remains of the streams is inspected at the
+                        // end of the flow, as Suricata's end-of-flow
+                        // reassembly does.
+                        let here = Here {
+                            key: &e.key,
+                            ts: e.flow.last_seen,
+                            pcap_cnt: 0,
+                            ttl: 0,
+                            tcp_flags: None,
+                            icmp: None,
+                        };
+                        let (client, server) = e.key.endpoints(e.flow.client_dir());
+                        let flow = e.flow;
+                        deliver_detect(
+                            &self.shared,
+                            &engine,
+                            &here,
+                            client,
+                            server,
+                            &flow,
+                            &mut e.user,
+                            st,
+                        );
+                    }
+                    None => deliver(&mut e.user.tcp),
+                }
                 // End-of-flow events (a final gap) are counted, not
                 // logged: there is no packet to attach them to.
                 let _ = (
@@ -608,5 +752,342 @@ mod tests {
             d.table.max_flows as u64,
             (128u64 << 20) / 2 / FlowTable::<FlowUser>::bytes_per_flow() as u64
         );
+    }
+}
+
+/// The variable set of session `s` (its tenant's), looked up once.
+fn var_set_of(engine: &Engine, session: u32, st: &mut State) -> usize {
+    let s = session as usize;
+    if let Some(Some(v)) = st.var_sets.get(s) {
+        return *v;
+    }
+    let v = st
+        .sessions
+        .get(s)
+        .and_then(|c| c.as_ref())
+        .map_or(0, |c| engine.var_set(&c.label.tenant));
+    if st.var_sets.len() <= s && s < 1 << 20 {
+        st.var_sets.resize(s + 1, None);
+    }
+    if let Some(slot) = st.var_sets.get_mut(s) {
+        *slot = Some(v);
+    }
+    v
+}
+
+/// What an alert needs from the packet (or, at flow end, the flow).
+#[derive(Clone, Copy)]
+pub(crate) struct Here<'a> {
+    pub key: &'a mirador_flow::key::FlowKey,
+    pub ts: Timestamp,
+    pub pcap_cnt: u64,
+    pub ttl: u8,
+    pub tcp_flags: Option<u8>,
+    pub icmp: Option<(u8, u8)>,
+}
+
+impl<'a> Here<'a> {
+    fn of(m: &'a Meta) -> Here<'a> {
+        Here {
+            key: &m.key,
+            ts: m.ts,
+            pcap_cnt: m.pcap_cnt,
+            ttl: m.ttl,
+            tcp_flags: m.tcp_flags,
+            icmp: m.icmp,
+        }
+    }
+}
+
+/// Matches one packet against the packet rules; writes alerts.
+#[allow(clippy::too_many_arguments)]
+fn detect_packet(
+    shared: &WorkerShared,
+    engine: &Engine,
+    m: &Meta,
+    frame: &[u8],
+    flow: &Flow,
+    user: &mut FlowUser,
+    to_server: bool,
+    established: bool,
+    reassembled: bool,
+    events: &[&str],
+    st: &mut State,
+) {
+    let (p0, plen) = m.payload;
+    let data = frame
+        .get(p0 as usize..(p0 as usize).saturating_add(plen as usize))
+        .unwrap_or(&[]);
+    let (src, dst) = m.key.endpoints(m.dir);
+    let mut names: [&str; 40] = [""; 40];
+    let mut n = 0;
+    for e in events
+        .iter()
+        .copied()
+        .chain(m.events.iter().map(|e| e.as_str()))
+    {
+        if n < names.len() {
+            names[n] = e;
+            n += 1;
+        }
+    }
+    let input = Input {
+        var_set: var_set_of(engine, user.session, st),
+        view: PacketView {
+            ip_proto: m.key.proto,
+            ttl: m.ttl,
+            tcp_flags: m.tcp_flags,
+            icmp: m.icmp,
+            icmp_echo: m.icmp_echo,
+            to_server,
+            established,
+            has_flow: true,
+            stream: false,
+            stream_size: stream_sizes(user),
+        },
+        src: src.addr,
+        sport: src.port,
+        dst: dst.addr,
+        dport: dst.port,
+        data,
+        events: &names[..n],
+        reassembled,
+    };
+    st.matches.clear();
+    engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
+    let matches = std::mem::take(&mut st.matches);
+    for &mt in &matches {
+        engine.apply_actions(mt, &mut user.vars);
+        emit_alert(
+            shared,
+            engine,
+            mt,
+            &Here::of(m),
+            flow,
+            user,
+            src,
+            dst,
+            to_server,
+            false,
+            data,
+            frame,
+            st,
+        );
+    }
+    st.matches = matches;
+}
+
+/// Stream bytes each side has sent so far (for `stream_size`).
+fn stream_sizes(user: &FlowUser) -> Option<(u64, u64)> {
+    let c = user.tcp.stream(0)?.next_seq_offset();
+    let s = user.tcp.stream(1).map_or(0, |d| d.next_seq_offset());
+    Some((c, s))
+}
+
+/// Delivers the streams' new chunks, matching the stream rules on each
+/// data chunk together with the tail of what came before it (a content
+/// that crosses the boundary matches; a match lying wholly in the tail,
+/// already reported, does not count again).
+#[allow(clippy::too_many_arguments)]
+fn deliver_detect(
+    shared: &WorkerShared,
+    engine: &Engine,
+    here: &Here<'_>,
+    client: Endpoint,
+    server: Endpoint,
+    flow: &Flow,
+    user: &mut FlowUser,
+    st: &mut State,
+) {
+    for d in 0..2 {
+        loop {
+            let mut window = std::mem::take(&mut st.window);
+            window.clear();
+            let tail_len;
+            {
+                let Some(chunk) = user.tcp.poll(d) else {
+                    st.window = window;
+                    break;
+                };
+                let bytes = match chunk {
+                    Chunk::Data { bytes, .. } => bytes,
+                    Chunk::Gap { .. } => {
+                        // Nothing spans a gap.
+                        if let Some(t) = user.tails.as_mut() {
+                            t.len[d] = 0;
+                        }
+                        st.window = window;
+                        continue;
+                    }
+                };
+                let tails = user.tails.get_or_insert_with(Box::default);
+                tail_len = usize::from(tails.len[d]);
+                window.extend_from_slice(&tails.buf[d][..tail_len]);
+                window.extend_from_slice(bytes);
+                keep_tail(tails, d, &window);
+            }
+            let (src, dst) = if d == 0 {
+                (client, server)
+            } else {
+                (server, client)
+            };
+            let input = Input {
+                var_set: var_set_of(engine, user.session, st),
+                view: PacketView {
+                    ip_proto: here.key.proto,
+                    ttl: here.ttl,
+                    tcp_flags: here.tcp_flags,
+                    icmp: None,
+                    icmp_echo: None,
+                    to_server: d == 0,
+                    established: user.tcp.state().is_established(),
+                    has_flow: true,
+                    stream: true,
+                    stream_size: stream_sizes(user),
+                },
+                src: src.addr,
+                sport: src.port,
+                dst: dst.addr,
+                dport: dst.port,
+                data: &window,
+                events: &[],
+                reassembled: true,
+            };
+            st.matches.clear();
+            engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);
+            let mut matches = std::mem::take(&mut st.matches);
+            if tail_len > 0 && !matches.is_empty() {
+                // Drop the matches the tail alone already gives.
+                let tail_input = Input {
+                    data: &window[..tail_len],
+                    ..input
+                };
+                let mut old = Vec::new();
+                engine.matches(&tail_input, true, &user.vars, &mut st.scratch, &mut old);
+                matches.retain(|x| !old.contains(x));
+            }
+            for &mt in &matches {
+                engine.apply_actions(mt, &mut user.vars);
+                emit_alert(
+                    shared,
+                    engine,
+                    mt,
+                    here,
+                    flow,
+                    user,
+                    src,
+                    dst,
+                    d == 0,
+                    true,
+                    &window,
+                    &[],
+                    st,
+                );
+            }
+            st.matches = matches;
+            st.window = window;
+        }
+    }
+}
+
+fn keep_tail(t: &mut StreamTails, d: usize, window: &[u8]) {
+    let keep = window.len().min(STREAM_TAIL);
+    let from = window.len() - keep;
+    t.buf[d][..keep].copy_from_slice(&window[from..]);
+    t.len[d] = keep as u16;
+}
+
+/// One match for the host-keyed stage: a rule with `threshold`,
+/// `detection_filter` or `xbits`, whose outcome depends on matches in other
+/// flows.
+#[derive(Debug)]
+pub(crate) struct HostEvent {
+    pub sig: u32,
+    pub ts: Timestamp,
+    pub src: std::net::IpAddr,
+    pub dst: std::net::IpAddr,
+    /// The rendered alert record (empty for `noalert`).
+    pub record: Vec<u8>,
+}
+
+/// Writes the EVE alert of a match unless the rule is `noalert`; a rule
+/// whose outcome depends on other flows goes to the host-keyed stage.
+#[allow(clippy::too_many_arguments)]
+fn emit_alert(
+    shared: &WorkerShared,
+    engine: &Engine,
+    mt: Match,
+    here: &Here<'_>,
+    flow: &Flow,
+    user: &FlowUser,
+    src: Endpoint,
+    dst: Endpoint,
+    to_server: bool,
+    stream: bool,
+    data: &[u8],
+    frame: &[u8],
+    st: &mut State,
+) {
+    let sig = &engine.signatures()[mt.sig as usize];
+    let host = sig.threshold.is_some() || sig.detection_filter.is_some() || !sig.xbits.is_empty();
+    if sig.noalert && !host {
+        return;
+    }
+    let mut record = Vec::new();
+    if !sig.noalert {
+        let (client, server) = here.key.endpoints(flow.client_dir());
+        let label = st
+            .sessions
+            .get(user.session as usize)
+            .and_then(|c| c.as_ref())
+            .map(|c| &c.label);
+        let opts = &shared.alert_options;
+        let empty: &[(String, Vec<String>)] = &[];
+        let out = if host { &mut record } else { &mut st.eve };
+        alert_record(
+            out,
+            &AlertRecord {
+                ts: here.ts,
+                pcap_cnt: here.pcap_cnt,
+                key: here.key,
+                src,
+                dst,
+                icmp: here.icmp,
+                to_server,
+                flow: Some((flow, client, server)),
+                stream,
+                sig: AlertSignature {
+                    action: "allowed",
+                    gid: sig.gid,
+                    sid: sig.sid,
+                    rev: sig.rev,
+                    msg: &sig.msg,
+                    category: sig.category.as_deref(),
+                    severity: sig.severity,
+                    metadata: if opts.metadata { &sig.metadata } else { empty },
+                },
+                mirror: user.mirror.as_ref().zip(label),
+                seed: shared.seed,
+                payload: (opts.payload || opts.payload_printable).then_some(data),
+                packet: (opts.packet && !frame.is_empty()).then_some(frame),
+            },
+        );
+    }
+    if host {
+        let seq = st.host_seq;
+        st.host_seq = st.host_seq.wrapping_add(1);
+        st.host_events.push((
+            (st.cur_cnt, seq, 0),
+            HostEvent {
+                sig: mt.sig,
+                ts: here.ts,
+                src: src.addr,
+                dst: dst.addr,
+                record,
+            },
+        ));
+    } else {
+        st.records += 1;
+        st.stats.alerts += 1;
     }
 }

@@ -1,0 +1,507 @@
+//! The rule set at match time: signatures grouped as Suricata groups them,
+//! a prefilter per group, and full verification of the candidates only.
+//!
+//! Groups are per variable set (each tenant with its own variables gets its
+//! own resolution of every rule's addresses and ports; tenants without
+//! overrides share the default one), per protocol class (TCP, UDP, ICMP,
+//! other IP) and per inspection kind (packet payload or reassembled
+//! stream), and within those per *port group*: the destination ports are
+//! cut into ranges over which the set of rules whose destination ports
+//! cover them is constant (Suricata's `SigGroupHead`s by port), with a
+//! 65,536-entry table from port to group. Rules whose ports cannot be
+//! known (any, or `<>` rules) sit in every group of their class. Each
+//! group has its own prefilter ([`Prefilter`]) over its rules' fast
+//! patterns; a packet's candidates are verified in rule order, so the
+//! alerts of one packet come out in the same order every run.
+//!
+//! Matching allocates nothing per packet once [`Scratch`] has warmed up.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use mirador_rules::Vars;
+
+use crate::flowvars::{FlowVars, Names};
+use crate::header::PacketView;
+use crate::payload::Vars as PayloadVars;
+use crate::prefilter::{Candidates, Entry, Prefilter};
+use crate::signature::{Inspect, Proto, Resolved, Signature, Skip, header_matches};
+
+/// The protocol classes rules are grouped by.
+const CLASSES: usize = 4;
+
+fn class_of(ip_proto: u8) -> usize {
+    match ip_proto {
+        6 => 0,
+        17 => 1,
+        1 | 58 => 2,
+        _ => 3,
+    }
+}
+
+/// The classes a rule's protocol can match.
+fn classes_of(p: Proto) -> &'static [usize] {
+    match p {
+        Proto::Tcp => &[0],
+        Proto::Udp => &[1],
+        Proto::Icmp | Proto::Icmpv4 | Proto::Icmpv6 => &[2],
+        Proto::Sctp => &[3],
+        Proto::Ip | Proto::Ipv4 | Proto::Ipv6 => &[0, 1, 2, 3],
+    }
+}
+
+#[derive(Debug)]
+struct Group {
+    rules: Vec<u32>,
+    prefilter: Prefilter,
+}
+
+/// One class and inspection kind: the rules that apply to any port, and
+/// port groups of the rest with the port → group table.
+///
+/// Rules for any port are kept in one group of their own rather than
+/// copied into every port group (Suricata copies them): with ET Open's
+/// thousands of any-port rules, a copy per port group multiplied the
+/// prefilters' memory by the number of groups. A packet runs two
+/// prefilters instead of one.
+#[derive(Debug)]
+struct PortGroups {
+    any: Group,
+    groups: Vec<Group>,
+    /// Destination port → index into `groups` + 1 (0 = no port-specific
+    /// rule for that port). Empty for classes without ports.
+    by_port: Vec<u16>,
+}
+
+impl PortGroups {
+    fn group(&self, dport: u16) -> Option<&Group> {
+        let i = usize::from(*self.by_port.get(usize::from(dport))?);
+        i.checked_sub(1).and_then(|i| self.groups.get(i))
+    }
+}
+
+/// Every signature resolved for one variable set, grouped.
+#[derive(Debug)]
+struct VarSet {
+    resolved: Vec<Option<Resolved>>,
+    /// `[class][packet = 0 / stream = 1]`.
+    groups: Vec<[PortGroups; 2]>,
+}
+
+/// Counters of building.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildStats {
+    /// Port groups over all classes, kinds and variable sets.
+    pub groups: usize,
+    /// The largest group's rule count.
+    pub largest_group: usize,
+    /// Distinct prefilter patterns, summed over groups.
+    pub patterns: usize,
+    /// Rules whose header did not resolve for some variable set, with why.
+    pub unresolved: Vec<(u32, String)>,
+}
+
+/// A rule set ready to match.
+pub struct Engine {
+    sigs: Vec<Signature>,
+    names: Names,
+    var_sets: Vec<VarSet>,
+    /// Tenant name → index into `var_sets` (absent = 0, the default).
+    tenants: HashMap<String, usize>,
+    stats: BuildStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("signatures", &self.sigs.len())
+            .field("var_sets", &self.var_sets.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// What one packet (or stream chunk) offers to matching.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The variable set (from [`Engine::var_set`]).
+    pub var_set: usize,
+    /// Header fields for the header keywords.
+    pub view: PacketView,
+    /// Source address and port (of this packet or stream direction).
+    pub src: IpAddr,
+    /// Source port (0 without ports).
+    pub sport: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dport: u16,
+    /// The bytes the payload keywords inspect: the packet payload, or the
+    /// stream window.
+    pub data: &'a [u8],
+    /// Events the packet raised (decoder and stream), Suricata's names.
+    pub events: &'a [&'a str],
+    /// The flow is reassembled (its TCP payload is inspected as a stream).
+    pub reassembled: bool,
+}
+
+/// Reusable match state of one worker.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    candidates: Candidates,
+    pvars: PayloadVars,
+}
+
+/// A rule that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// The signature (index into [`Engine::signatures`]).
+    pub sig: u32,
+}
+
+impl Engine {
+    /// Groups `sigs` (compiled with `names`) for the default variables and
+    /// each tenant's overrides.
+    pub fn build(
+        sigs: Vec<Signature>,
+        names: Names,
+        default_vars: &Vars,
+        tenant_vars: &[(String, Vars)],
+    ) -> Engine {
+        let mut stats = BuildStats::default();
+        let mut var_sets = vec![Self::var_set_for(&sigs, default_vars, &mut stats)];
+        let mut tenants = HashMap::new();
+        for (name, vars) in tenant_vars {
+            tenants.insert(name.clone(), var_sets.len());
+            var_sets.push(Self::var_set_for(&sigs, vars, &mut stats));
+        }
+        Engine {
+            sigs,
+            names,
+            var_sets,
+            tenants,
+            stats,
+        }
+    }
+
+    fn var_set_for(sigs: &[Signature], vars: &Vars, stats: &mut BuildStats) -> VarSet {
+        let resolved: Vec<Option<Resolved>> = sigs
+            .iter()
+            .map(|s| match Resolved::new(s, vars) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    stats.unresolved.push((s.sid, e.to_string()));
+                    None
+                }
+            })
+            .collect();
+        let mut groups = Vec::with_capacity(CLASSES);
+        for class in 0..CLASSES {
+            let kinds = [false, true].map(|stream| {
+                let members: Vec<u32> = sigs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| {
+                        resolved[*i].is_some()
+                            && classes_of(s.proto).contains(&class)
+                            && match s.inspect {
+                                Inspect::Packet => !stream,
+                                Inspect::Stream => stream,
+                                Inspect::Either => true,
+                            }
+                    })
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                Self::port_groups(sigs, &resolved, &members, class < 2 || class == 3, stats)
+            });
+            groups.push(kinds);
+        }
+        VarSet { resolved, groups }
+    }
+
+    fn make_group(sigs: &[Signature], rules: Vec<u32>, stats: &mut BuildStats) -> Group {
+        let entries: Vec<Entry> = rules
+            .iter()
+            .enumerate()
+            .map(|(local, &r)| Entry {
+                rule: local as u32,
+                pattern: sigs[r as usize].fast_pattern.clone(),
+            })
+            .collect();
+        // Building cannot fail for in-range rules and bounded patterns;
+        // if it ever did, every rule becomes a candidate (slower, never
+        // wrong).
+        let prefilter = Prefilter::build(rules.len(), &entries).unwrap_or_else(|_| {
+            let all: Vec<Entry> = (0..rules.len() as u32)
+                .map(|rule| Entry {
+                    rule,
+                    pattern: None,
+                })
+                .collect();
+            Prefilter::build(rules.len(), &all).unwrap_or_else(|_| unreachable!("no patterns"))
+        });
+        stats.groups += 1;
+        stats.largest_group = stats.largest_group.max(rules.len());
+        stats.patterns += prefilter.patterns();
+        Group { rules, prefilter }
+    }
+
+    fn port_groups(
+        sigs: &[Signature],
+        resolved: &[Option<Resolved>],
+        members: &[u32],
+        has_ports: bool,
+        stats: &mut BuildStats,
+    ) -> PortGroups {
+        // A rule's destination ports, or `None` for any port (and for
+        // `<>` rules, which may match either way round).
+        let dst_ranges = |i: u32| -> Option<Vec<(u16, u16)>> {
+            let s = &sigs[i as usize];
+            let r = resolved[i as usize].as_ref()?;
+            if !has_ports || s.bidirectional || r.header.dst_ports.is_any() {
+                None
+            } else {
+                Some(r.header.dst_ports.ranges().to_vec())
+            }
+        };
+        let (any, specific): (Vec<u32>, Vec<u32>) =
+            members.iter().partition(|&&m| dst_ranges(m).is_none());
+        let any = Self::make_group(sigs, any, stats);
+        if !has_ports {
+            return PortGroups {
+                any,
+                groups: Vec::new(),
+                by_port: Vec::new(),
+            };
+        }
+        // Cut points: every start and end+1 of the port-specific ranges;
+        // between two cuts the set of rules is constant.
+        let ranges: Vec<(u32, Vec<(u16, u16)>)> = specific
+            .iter()
+            .map(|&m| (m, dst_ranges(m).unwrap_or_default()))
+            .collect();
+        let mut cuts = vec![0u32, 65536];
+        for (_, rs) in &ranges {
+            for &(a, b) in rs {
+                cuts.push(u32::from(a));
+                cuts.push(u32::from(b) + 1);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<Vec<u32>, u16> = HashMap::new();
+        let mut by_port = vec![0u16; 65536];
+        for w in cuts.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let rules: Vec<u32> = ranges
+                .iter()
+                .filter(|(_, rs)| {
+                    rs.iter()
+                        .any(|&(a, b)| u32::from(a) <= lo && lo <= u32::from(b))
+                })
+                .map(|(m, _)| *m)
+                .collect();
+            if rules.is_empty() {
+                continue;
+            }
+            let gi = match index.get(&rules) {
+                Some(&g) => g,
+                None => {
+                    let g = u16::try_from(groups.len() + 1).unwrap_or(u16::MAX);
+                    groups.push(Self::make_group(sigs, rules.clone(), stats));
+                    index.insert(rules, g);
+                    g
+                }
+            };
+            for p in lo..hi {
+                by_port[p as usize] = gi;
+            }
+        }
+        PortGroups {
+            any,
+            groups,
+            by_port,
+        }
+    }
+
+    /// The compiled signatures.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.sigs
+    }
+
+    /// Whether some rule's outcome depends on matches in other flows
+    /// (`threshold`, `detection_filter`, `xbits`): those go through the
+    /// host-keyed stage.
+    pub fn needs_host_stage(&self) -> bool {
+        self.sigs
+            .iter()
+            .any(|s| s.threshold.is_some() || s.detection_filter.is_some() || !s.xbits.is_empty())
+    }
+
+    /// Interned variable names.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Grouping figures.
+    pub fn stats(&self) -> &BuildStats {
+        &self.stats
+    }
+
+    /// The variable set of tenant `name` (0, the default, unless the
+    /// config gave the tenant variables of its own).
+    pub fn var_set(&self, tenant: &str) -> usize {
+        self.tenants.get(tenant).copied().unwrap_or(0)
+    }
+
+    /// Matches one packet (`stream == false`) or stream window
+    /// (`stream == true`): appends the rules that match to `out`, in rule
+    /// order. Flow-state conditions are checked against `flow`; post-match
+    /// actions are the caller's ([`Engine::apply_actions`]), once it has
+    /// decided which matches stand.
+    pub fn matches(
+        &self,
+        input: &Input<'_>,
+        stream: bool,
+        flow: &FlowVars,
+        scratch: &mut Scratch,
+        out: &mut Vec<Match>,
+    ) {
+        let Some(vs) = self.var_sets.get(input.var_set) else {
+            return;
+        };
+        let class = class_of(input.view.ip_proto);
+        let pg = &vs.groups[class][usize::from(stream)];
+        let start = out.len();
+        // Any-port rules, then the destination port's group (`<>` rules
+        // are any-port rules, so the destination port is the only lookup).
+        for group in std::iter::once(&pg.any).chain(pg.group(input.dport)) {
+            group
+                .prefilter
+                .candidates(input.data, &mut scratch.candidates);
+            for &local in scratch.candidates.as_slice() {
+                let Some(&si) = group.rules.get(local as usize) else {
+                    continue;
+                };
+                let sig = &self.sigs[si as usize];
+                let Some(res) = vs.resolved[si as usize].as_ref() else {
+                    continue;
+                };
+                if self.verify(sig, res, input, stream, flow, &mut scratch.pvars) {
+                    out.push(Match { sig: si });
+                }
+            }
+        }
+        // Rule order, whatever group a rule came from.
+        out[start..].sort_unstable_by_key(|m| m.sig);
+    }
+
+    /// The prefilter step alone: how many candidates the groups of a
+    /// packet (`ip_proto`, destination port) give for `data`. For
+    /// benchmarks and tools.
+    pub fn candidates(
+        &self,
+        var_set: usize,
+        ip_proto: u8,
+        dport: u16,
+        stream: bool,
+        data: &[u8],
+        scratch: &mut Scratch,
+    ) -> usize {
+        let Some(vs) = self.var_sets.get(var_set) else {
+            return 0;
+        };
+        let pg = &vs.groups[class_of(ip_proto)][usize::from(stream)];
+        let mut n = 0;
+        for group in std::iter::once(&pg.any).chain(pg.group(dport)) {
+            group.prefilter.candidates(data, &mut scratch.candidates);
+            n += scratch.candidates.as_slice().len();
+        }
+        n
+    }
+
+    fn verify(
+        &self,
+        sig: &Signature,
+        res: &Resolved,
+        input: &Input<'_>,
+        stream: bool,
+        flow: &FlowVars,
+        pvars: &mut PayloadVars,
+    ) -> bool {
+        let v6 = input.src.is_ipv6();
+        if !sig.proto.admits(input.view.ip_proto, v6) {
+            return false;
+        }
+        let fwd = res.admits(input.src, input.sport, input.dst, input.dport);
+        let rev = sig.bidirectional && res.admits(input.dst, input.dport, input.src, input.sport);
+        if !(fwd || rev) {
+            return false;
+        }
+        // `Either` rules run on the stream when the flow is reassembled,
+        // on packets otherwise; never both for the same bytes.
+        if sig.inspect == Inspect::Either && !stream && input.reassembled && !input.data.is_empty()
+        {
+            return false;
+        }
+        let mut view = input.view;
+        view.stream = stream;
+        if !header_matches(sig, &view) {
+            return false;
+        }
+        if let Some(d) = &sig.dsize
+            && (stream || !d.matches(input.data.len()))
+        {
+            return false;
+        }
+        if !sig
+            .stream_events
+            .iter()
+            .all(|e| input.events.contains(&e.as_str()))
+            || !sig
+                .decode_events
+                .iter()
+                .all(|e| input.events.contains(&e.as_str()))
+        {
+            return false;
+        }
+        if !sig.flowbits.iter().all(|f| flow.check_bits(f))
+            || !sig.flowints.iter().all(|f| flow.check_int(f))
+        {
+            return false;
+        }
+        if !sig.payload.is_empty() {
+            *pvars = PayloadVars::new();
+            if !sig.payload.inspect(input.data, pvars) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs a matched rule's flow actions (`flowbits` set/unset/toggle,
+    /// `flowint` arithmetic); returns `false` if the per-flow cap refused a
+    /// variable.
+    pub fn apply_actions(&self, m: Match, flow: &mut FlowVars) -> bool {
+        let sig = &self.sigs[m.sig as usize];
+        let mut ok = true;
+        for f in &sig.flowbits {
+            if !f.is_condition() {
+                ok &= flow.apply_bits(f);
+            }
+        }
+        for f in &sig.flowints {
+            if !f.is_condition() {
+                ok &= flow.apply_int(f);
+            }
+        }
+        ok
+    }
+}
+
+/// Why [`Engine`]-building callers skip rules, re-exported for them.
+pub type SkipReason = Skip;
+
+#[cfg(test)]
+mod tests;

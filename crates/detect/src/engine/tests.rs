@@ -1,0 +1,195 @@
+use super::*;
+use crate::payload::RegexStep;
+use crate::signature::{CompileCtx, compile};
+use mirador_rules::{Classifications, Rule};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+fn nopcre(_: &str) -> Result<Arc<dyn RegexStep>, Skip> {
+    Err(Skip::Unsupported("pcre".into()))
+}
+
+fn engine(rules: &[&str], tenants: &[(&str, &str)]) -> Engine {
+    let mut names = Names::default();
+    let classes = Classifications::suricata_default();
+    let mut sigs = Vec::new();
+    for r in rules {
+        let rule = Arc::new(Rule::parse(r).expect("parses"));
+        let mut ctx = CompileCtx {
+            names: &mut names,
+            classes: &classes,
+            pcre: &nopcre,
+        };
+        sigs.push(compile(rule, &mut ctx).unwrap_or_else(|e| panic!("{r}: {e}")));
+    }
+    let defaults = Vars::suricata_defaults();
+    let tv: Vec<(String, Vars)> = tenants
+        .iter()
+        .map(|(t, home)| {
+            let mut o = Vars::new();
+            o.set_address("HOME_NET", home).unwrap();
+            (t.to_string(), Vars::with_overrides(&defaults, &o))
+        })
+        .collect();
+    Engine::build(sigs, names, &defaults, &tv)
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Input<'a> {
+    Input {
+        var_set: 0,
+        view: PacketView {
+            ip_proto: 6,
+            ttl: 64,
+            tcp_flags: Some(0x18),
+            has_flow: true,
+            established: true,
+            to_server: true,
+            ..PacketView::default()
+        },
+        src: ip(src),
+        sport: sp,
+        dst: ip(dst),
+        dport: dp,
+        data,
+        events: &[],
+        reassembled: false,
+    }
+}
+
+fn sids(e: &Engine, input: &Input<'_>, stream: bool, flow: &FlowVars) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut s = Scratch::default();
+    e.matches(input, stream, flow, &mut s, &mut out);
+    out.iter()
+        .map(|m| e.signatures()[m.sig as usize].sid)
+        .collect()
+}
+
+const RULES: &[&str] = &[
+    r#"alert tcp $EXTERNAL_NET any -> $HOME_NET 80 (content:"GET /evil"; sid:1;)"#,
+    r#"alert tcp any any -> any 443 (content:"GET /evil"; sid:2;)"#,
+    r#"alert tcp any any -> any any (content:"evil"; nocase; sid:3;)"#,
+    r#"alert tcp any any <> any 8080 (content:"evil"; sid:4;)"#,
+    r#"alert ip any any -> any any (ttl:64; sid:5;)"#,
+    r#"alert udp any any -> any 53 (content:"evil"; sid:6;)"#,
+    r#"alert tcp any any -> any [80,8000:8100] (flow:established,to_server; content:"GET"; depth:3; sid:7;)"#,
+];
+
+#[test]
+fn grouping_and_prefilter_find_exactly_the_matching_rules() {
+    let e = engine(RULES, &[]);
+    let f = FlowVars::default();
+    let http = tcp_input("198.51.100.1", 40000, "10.0.0.1", 80, b"GET /evil HTTP/1.1");
+    assert_eq!(sids(&e, &http, false, &f), vec![1, 3, 5, 7]);
+    let tls = tcp_input(
+        "198.51.100.1",
+        40000,
+        "10.0.0.1",
+        443,
+        b"GET /evil HTTP/1.1",
+    );
+    assert_eq!(sids(&e, &tls, false, &f), vec![2, 3, 5]);
+    // `<>`: the reply from port 8080 matches too.
+    let rev = tcp_input("10.0.0.1", 8080, "198.51.100.1", 40000, b"evil");
+    assert_eq!(sids(&e, &rev, false, &f), vec![3, 4, 5]);
+    let alt = tcp_input("198.51.100.1", 40000, "10.0.0.1", 8050, b"GET x");
+    assert_eq!(sids(&e, &alt, false, &f), vec![5, 7]);
+    assert!(e.stats().groups > 1);
+}
+
+#[test]
+fn tenant_variables_change_what_matches() {
+    let e = engine(RULES, &[("prod", "[172.31.0.0/16]")]);
+    let f = FlowVars::default();
+    let mut to_10 = tcp_input("198.51.100.1", 40000, "10.0.0.1", 80, b"GET /evil");
+    assert!(sids(&e, &to_10, false, &f).contains(&1));
+    to_10.var_set = e.var_set("prod");
+    assert_eq!(to_10.var_set, 1);
+    assert!(
+        !sids(&e, &to_10, false, &f).contains(&1),
+        "10/8 is not prod's HOME_NET"
+    );
+    let mut to_172 = tcp_input("198.51.100.1", 40000, "172.31.0.9", 80, b"GET /evil");
+    to_172.var_set = 1;
+    assert!(sids(&e, &to_172, false, &f).contains(&1));
+    assert_eq!(e.var_set("unknown-tenant"), 0);
+}
+
+#[test]
+fn either_rules_run_on_the_stream_of_reassembled_flows_only() {
+    let e = engine(
+        &[r#"alert tcp any any -> any any (content:"abc"; sid:9;)"#],
+        &[],
+    );
+    let f = FlowVars::default();
+    let mut p = tcp_input("1.1.1.1", 1, "2.2.2.2", 2, b"xxabcxx");
+    assert_eq!(sids(&e, &p, false, &f), vec![9]);
+    p.reassembled = true;
+    assert!(sids(&e, &p, false, &f).is_empty());
+    assert_eq!(sids(&e, &p, true, &f), vec![9]);
+}
+
+#[test]
+fn flowbits_gate_and_actions_apply() {
+    let e = engine(
+        &[
+            r#"alert tcp any any -> any any (content:"login"; flowbits:set,auth; flowbits:noalert; sid:10;)"#,
+            r#"alert tcp any any -> any any (content:"secret"; flowbits:isset,auth; sid:11;)"#,
+        ],
+        &[],
+    );
+    let mut f = FlowVars::default();
+    let secret = tcp_input("1.1.1.1", 1, "2.2.2.2", 2, b"secret");
+    assert!(sids(&e, &secret, false, &f).is_empty());
+    let login = tcp_input("1.1.1.1", 1, "2.2.2.2", 2, b"login");
+    let mut out = Vec::new();
+    e.matches(&login, false, &f, &mut Scratch::default(), &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(e.signatures()[out[0].sig as usize].noalert);
+    e.apply_actions(out[0], &mut f);
+    assert_eq!(sids(&e, &secret, false, &f), vec![11]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the rules' ports, contents and the packet: the grouped,
+    /// prefiltered matching returns exactly what checking every rule
+    /// would.
+    #[test]
+    fn grouping_equals_checking_every_rule(
+        ports in proptest::collection::vec((0u16..100, 0u16..20, any::<bool>()), 1..20),
+        words in proptest::collection::vec(proptest::sample::select(vec!["ab", "bc", "abc", "zz", "AB"]), 1..20),
+        nocase in proptest::collection::vec(any::<bool>(), 1..20),
+        dport in 0u16..130,
+        data in proptest::collection::vec(proptest::sample::select(b"abcz".to_vec()), 0..12),
+    ) {
+        let n = ports.len().min(words.len()).min(nocase.len());
+        let rules: Vec<String> = (0..n)
+            .map(|i| {
+                let (lo, span, any) = ports[i];
+                let p = if any { "any".to_string() } else { format!("{}:{}", lo, lo + span) };
+                let nc = if nocase[i] { " nocase;" } else { "" };
+                format!(r#"alert tcp any any -> any {p} (content:"{}";{nc} sid:{};)"#, words[i], i + 1)
+            })
+            .collect();
+        let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+        let e = engine(&refs, &[]);
+        let f = FlowVars::default();
+        let input = tcp_input("1.1.1.1", 1, "2.2.2.2", dport, &data);
+        let got = sids(&e, &input, false, &f);
+        let mut want = Vec::new();
+        let mut pv = PayloadVars::new();
+        for (i, s) in e.signatures().iter().enumerate() {
+            let r = Resolved::new(s, &Vars::suricata_defaults()).unwrap();
+            if r.admits(input.src, input.sport, input.dst, input.dport) && s.payload.inspect(&data, &mut pv) {
+                want.push((i + 1) as u32);
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+}

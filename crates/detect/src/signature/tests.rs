@@ -1,0 +1,133 @@
+use super::*;
+use crate::payload::Vars as PVars;
+
+fn nopcre(_: &str) -> Result<Arc<dyn RegexStep>, Skip> {
+    Err(Skip::Unsupported("pcre".into()))
+}
+
+fn build(text: &str) -> Result<Signature, Skip> {
+    let rule = Arc::new(Rule::parse(text).expect("parses"));
+    let mut names = Names::default();
+    let classes = Classifications::suricata_default();
+    let mut ctx = CompileCtx {
+        names: &mut names,
+        classes: &classes,
+        pcre: &nopcre,
+    };
+    compile(rule, &mut ctx)
+}
+
+#[test]
+fn a_full_packet_rule_compiles_with_meta_and_fast_pattern() {
+    let s = build(
+        r#"alert tcp $EXTERNAL_NET any -> $HOME_NET 80 (msg:"ET TEST evil"; flow:established,to_server; content:"GET"; depth:3; content:"/evil.php"; distance:0; fast_pattern; flags:AP; threshold:type limit, track by_src, count 1, seconds 60; classtype:trojan-activity; metadata:created_at 2020_01_01, tag a, tag b; sid:2000001; rev:4;)"#,
+    )
+    .unwrap();
+    assert_eq!((s.gid, s.sid, s.rev), (1, 2_000_001, 4));
+    assert_eq!(s.msg, "ET TEST evil");
+    assert_eq!(s.category.as_deref(), Some("A Network Trojan was detected"));
+    assert_eq!(s.severity, 1);
+    assert_eq!(
+        s.metadata[1],
+        ("tag".to_string(), vec!["a".to_string(), "b".to_string()])
+    );
+    assert_eq!(s.proto, Proto::Tcp);
+    assert_eq!(s.inspect, Inspect::Either);
+    assert_eq!(s.fast_pattern, Some((b"/evil.php".to_vec(), false)));
+    assert_eq!(s.header.len(), 2);
+    assert!(s.threshold.is_some());
+    let mut v = PVars::new();
+    assert!(s.payload.inspect(b"GET /evil.php HTTP/1.1", &mut v));
+    assert!(!s.payload.inspect(b"POST /evil.php HTTP/1.1", &mut v));
+}
+
+#[test]
+fn longest_content_is_the_fast_pattern_by_default_and_negations_never_are() {
+    let s = build(r#"alert udp any any -> any 53 (content:"ab"; content:!"abcdefgh"; content:"abcd"; sid:1;)"#).unwrap();
+    assert_eq!(s.fast_pattern, Some((b"abcd".to_vec(), false)));
+    assert_eq!(s.inspect, Inspect::Packet);
+    let s = build(
+        r#"alert tcp any any -> any any (content:"abcdef"; fast_pattern:2,3; nocase; sid:1;)"#,
+    )
+    .unwrap();
+    assert_eq!(s.fast_pattern, Some((b"cde".to_vec(), true)));
+}
+
+#[test]
+fn stream_and_packet_inspection_follow_protocol_and_flow() {
+    let i = |r: &str| build(r).unwrap().inspect;
+    assert_eq!(
+        i(r#"alert tcp-pkt any any -> any any (content:"x"; sid:1;)"#),
+        Inspect::Packet
+    );
+    assert_eq!(
+        i(r#"alert tcp-stream any any -> any any (content:"x"; sid:1;)"#),
+        Inspect::Stream
+    );
+    assert_eq!(
+        i(r#"alert tcp any any -> any any (flow:only_stream; content:"x"; sid:1;)"#),
+        Inspect::Stream
+    );
+    assert_eq!(
+        i(r#"alert tcp any any -> any any (flow:no_stream; content:"x"; sid:1;)"#),
+        Inspect::Packet
+    );
+    assert_eq!(
+        i(r#"alert tcp any any -> any any (flags:S; sid:1;)"#),
+        Inspect::Packet
+    );
+}
+
+#[test]
+fn skip_reasons_name_the_first_unsupported_keyword() {
+    let reason = |r: &str| build(r).unwrap_err().reason();
+    assert_eq!(
+        reason(r#"alert http any any -> any any (content:"x"; sid:1;)"#),
+        "protocol http"
+    );
+    assert_eq!(
+        reason(r#"alert tcp any any -> any any (http.uri; content:"x"; sid:1;)"#),
+        "http.uri"
+    );
+    assert_eq!(
+        reason(r#"alert tcp any any -> any any (content:"x"; pcre:"/x/"; sid:1;)"#),
+        "pcre"
+    );
+    assert_eq!(
+        reason(r#"pass tcp any any -> any any (sid:1;)"#),
+        "action pass"
+    );
+    assert_eq!(
+        reason(r#"alert tcp any any -> any any (content:"x"; depth:0; sid:1;)"#),
+        "invalid depth"
+    );
+    assert_eq!(
+        reason(r#"alert tcp any any -> any any (flow:sideways; sid:1;)"#),
+        "invalid flow"
+    );
+}
+
+#[test]
+fn state_keywords_and_events() {
+    let s = build(r#"alert tcp any any -> any any (flowbits:set,a; flowbits:noalert; flowint:n,+,1; xbits:set,x,track ip_src; stream-event:reassembly_seq_gap; decode-event:ipv4.trunc_pkt; sid:1;)"#).unwrap();
+    assert!(s.noalert);
+    assert_eq!(s.flowbits.len(), 1);
+    assert_eq!(s.flowints.len(), 1);
+    assert_eq!(s.xbits.len(), 1);
+    assert_eq!(s.stream_events, ["stream.reassembly_seq_gap"]);
+    assert_eq!(s.decode_events, ["decoder.ipv4.trunc_pkt"]);
+}
+
+#[test]
+fn headers_resolve_per_tenant_vars() {
+    let s = build(r#"alert tcp $HOME_NET any -> any 80 (sid:1;)"#).unwrap();
+    let def = Resolved::new(&s, &Vars::suricata_defaults()).unwrap();
+    let ip = |x: &str| x.parse::<IpAddr>().unwrap();
+    assert!(def.admits(ip("10.1.1.1"), 5, ip("8.8.8.8"), 80));
+    assert!(!def.admits(ip("10.1.1.1"), 5, ip("8.8.8.8"), 81));
+    let mut over = Vars::new();
+    over.set_address("HOME_NET", "[172.31.0.0/16]").unwrap();
+    let t = Resolved::new(&s, &Vars::with_overrides(&Vars::suricata_defaults(), &over)).unwrap();
+    assert!(!t.admits(ip("10.1.1.1"), 5, ip("8.8.8.8"), 80));
+    assert!(t.admits(ip("172.31.9.9"), 5, ip("8.8.8.8"), 80));
+}

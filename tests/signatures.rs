@@ -1,0 +1,276 @@
+//! Signatures through `mirador replay`: stream matching across segments,
+//! packet keywords, flowbits across packets, thresholds and xbits across
+//! flows identical for any worker count, and the alert record.
+
+mod common;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use mirador_testkit::frame::{FrameSpec, tcp_flags::*};
+use mirador_testkit::pcap::{Record, TsResolution, pcap};
+use serde_json::Value;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const T0: u64 = 1_700_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+
+fn write(dir: &Path, name: &str, frames: &[Vec<u8>]) -> PathBuf {
+    let records: Vec<Record> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Record::new(T0 + i as u64 * MS, f.clone()))
+        .collect();
+    let p = dir.join(name);
+    std::fs::write(&p, pcap(1, TsResolution::Nano, &records).unwrap()).unwrap();
+    p
+}
+
+fn rules(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("test.rules");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(pcap: &Path, rules: &Path, workers: &str) -> Replay {
+    let r = replay(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--workers",
+        workers,
+        pcap.to_str().unwrap(),
+    ]);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    r.assert_balanced();
+    r
+}
+
+fn alerts(r: &Replay) -> Vec<u64> {
+    let mut v: Vec<u64> = r
+        .events("alert")
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn sorted(r: &Replay) -> Vec<String> {
+    let mut v: Vec<String> = r.events("alert").iter().map(|a| a.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// One TCP connection, client 10.9.0.9:40000 → server 10.1.0.1:80, whose
+/// client data is `chunks`, each segment acknowledged by the server.
+fn connection(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+    let (c, s) = (ip("10.9.0.9"), ip("10.1.0.1"));
+    let seg = |to_s: bool, seq: u32, ack: u32, flags: u8, p: &[u8]| {
+        let spec = if to_s {
+            FrameSpec::tcp(c, s, 40000, 80)
+        } else {
+            FrameSpec::tcp(s, c, 80, 40000)
+        };
+        spec.flags(flags)
+            .seq_ack(seq, ack)
+            .payload(p.to_vec())
+            .build()
+            .bytes
+    };
+    let mut f = vec![
+        seg(true, 1000, 0, SYN, b""),
+        seg(false, 5000, 1001, SYN | ACK, b""),
+        seg(true, 1001, 5001, ACK, b""),
+    ];
+    let mut seq = 1001u32;
+    for ch in chunks {
+        f.push(seg(true, seq, 5001, ACK | PSH, ch));
+        seq += ch.len() as u32;
+        f.push(seg(false, 5001, seq, ACK, b""));
+    }
+    f
+}
+
+#[test]
+fn content_split_across_segments_matches_the_stream_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "split.pcap",
+        &connection(&[b"GET /ad", b"min.php HTTP/1.1\r\n\r\n"]),
+    );
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any 80 (msg:"admin page"; flow:established,to_server; content:"/admin.php"; classtype:web-application-attack; sid:1000001; rev:2;)
+alert tcp-pkt any any -> any 80 (msg:"packet only"; content:"/admin.php"; sid:1000002;)
+"#,
+    );
+    for w in ["1", "3"] {
+        let out = run(&p, &r, w);
+        assert_eq!(alerts(&out), vec![1_000_001], "workers {w}");
+        let a = out.events("alert")[0];
+        assert_eq!(a["stream"], 1);
+        assert_eq!(a["src_ip"], "10.9.0.9");
+        assert_eq!(a["dest_port"], 80);
+        assert_eq!(a["alert"]["rev"], 2);
+        assert_eq!(a["alert"]["category"], "Web Application Attack");
+        assert_eq!(a["alert"]["severity"], 1);
+        assert_eq!(a["direction"], "to_server");
+        assert!(a["community_id"].is_string());
+        assert_eq!(a["flow"]["src_ip"], "10.9.0.9");
+        assert_eq!(out.stats()["detect"]["alert"], 1);
+        assert_eq!(out.stats()["detect"]["engines"][0]["rules_loaded"], 2);
+    }
+    // In one segment, the packet-only rule matches too.
+    let p = write(
+        dir.path(),
+        "whole.pcap",
+        &connection(&[b"GET /admin.php HTTP/1.1\r\n\r\n"]),
+    );
+    assert_eq!(alerts(&run(&p, &r, "1")), vec![1_000_001, 1_000_002]);
+}
+
+#[test]
+fn packet_keywords_on_udp_and_icmp() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = vec![
+        FrameSpec::udp(ip("10.0.0.5"), ip("10.0.0.53"), 5353, 53)
+            .payload(b"\x12\x34\x01\x00\x00\x01evil".to_vec())
+            .ttl(3)
+            .build()
+            .bytes,
+        FrameSpec::icmp_echo(ip("10.0.0.5"), ip("10.0.0.6"), true, 0x4242, 9)
+            .build()
+            .bytes,
+    ];
+    let p = write(dir.path(), "pk.pcap", &frames);
+    let r = rules(
+        dir.path(),
+        r#"alert udp any any -> any 53 (msg:"dns evil"; content:"|01 00 00 01|"; offset:2; depth:4; content:"evil"; distance:0; ttl:<5; dsize:>5; sid:1;)
+alert udp any any -> any 53 (msg:"wrong ttl"; content:"evil"; ttl:>5; sid:2;)
+alert icmp any any -> any any (msg:"echo"; itype:8; icode:0; icmp_id:16962; icmp_seq:9; sid:3;)
+alert icmp any any -> any any (msg:"not a reply"; itype:0; sid:4;)
+alert ip any any -> any any (msg:"proto"; ip_proto:1; sid:5;)
+"#,
+    );
+    assert_eq!(alerts(&run(&p, &r, "2")), vec![1, 3, 5]);
+}
+
+#[test]
+fn flowbits_carry_across_packets_of_one_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "fb.pcap",
+        &connection(&[b"USER admin\r\n", b"PASS secret\r\n"]),
+    );
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any any (msg:"user"; content:"USER admin"; flowbits:set,admin; flowbits:noalert; sid:10;)
+alert tcp any any -> any any (msg:"admin pass"; content:"PASS"; flowbits:isset,admin; sid:11;)
+alert tcp any any -> any any (msg:"pass without user"; content:"PASS"; flowbits:isnotset,admin; sid:12;)
+"#,
+    );
+    assert_eq!(alerts(&run(&p, &r, "1")), vec![11]);
+}
+
+/// Ten connections from one source to ten servers: one flow each, spread
+/// over the workers.
+fn many_flows() -> Vec<Vec<u8>> {
+    (0..10u8)
+        .map(|i| {
+            FrameSpec::udp(
+                ip("198.51.100.7"),
+                IpAddr::from([10, 0, 9, i]),
+                40000 + u16::from(i),
+                53,
+            )
+            .payload(b"probe".to_vec())
+            .build()
+            .bytes
+        })
+        .collect()
+}
+
+#[test]
+fn thresholds_across_flows_are_the_same_for_any_worker_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "th.pcap", &many_flows());
+    let r = rules(
+        dir.path(),
+        r#"alert udp any any -> any 53 (msg:"limit"; content:"probe"; threshold:type limit, track by_src, count 2, seconds 60; sid:20;)
+alert udp any any -> any 53 (msg:"every 4th"; content:"probe"; threshold:type threshold, track by_src, count 4, seconds 60; sid:21;)
+alert udp any any -> any 53 (msg:"after 8"; content:"probe"; detection_filter:track by_src, count 8, seconds 60; sid:22;)
+alert udp any any -> any 53 (msg:"by dst"; content:"probe"; threshold:type limit, track by_dst, count 1, seconds 60; sid:23;)
+"#,
+    );
+    let one = run(&p, &r, "1");
+    assert_eq!(
+        alerts(&one),
+        [vec![20, 20], vec![21, 21], vec![22, 22], vec![23; 10]].concat()
+    );
+    let four = run(&p, &r, "4");
+    assert_eq!(sorted(&one), sorted(&four));
+    // The first two packets alert for the limit rule, whichever worker
+    // had them.
+    let limited: Vec<u64> = one
+        .events("alert")
+        .iter()
+        .filter(|a| a["alert"]["signature_id"] == 20)
+        .map(|a| a["pcap_cnt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(limited, vec![1, 2]);
+    let busy = four.stats()["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["packets"].as_u64() > Some(0))
+        .count();
+    assert!(busy >= 2, "the flows spread over the workers");
+    assert_eq!(four.stats()["host_stage"]["threshold_suppressed"], 40 - 16);
+}
+
+#[test]
+fn xbits_set_by_one_flow_gate_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "xb.pcap", &many_flows());
+    let r = rules(
+        dir.path(),
+        // The check comes first in rule order: on the first packet it runs
+        // before the set (as Suricata runs a packet's rules in order).
+        r#"alert udp any any -> any 53 (msg:"seen before"; content:"probe"; xbits:isset,seen,track ip_src; sid:31;)
+alert udp any any -> 10.0.9.0 53 (msg:"mark source"; content:"probe"; xbits:set,seen,track ip_src, expire 60; noalert; sid:30;)
+"#,
+    );
+    let one = run(&p, &r, "1");
+    // The first packet sets the bit (and does not alert); the other nine
+    // find it, whichever worker has their flow.
+    assert_eq!(alerts(&one), vec![31; 9]);
+    assert_eq!(sorted(&one), sorted(&run(&p, &r, "4")));
+}
+
+#[test]
+fn check_rules_json_reports_loaded_and_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any any (content:"x"; sid:1;)
+alert http any any -> any any (http.uri; content:"x"; sid:2;)
+alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
+"#,
+    );
+    let out = mirador()
+        .args(["check-rules", "--json", r.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["loaded"], 1);
+    assert_eq!(v["skipped"], 2);
+    assert_eq!(v["reasons"]["protocol http"], 1);
+    assert_eq!(v["reasons"]["invalid depth"], 1);
+}
