@@ -274,3 +274,43 @@ alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
     assert_eq!(v["reasons"]["protocol http"], 1);
     assert_eq!(v["reasons"]["invalid depth"], 1);
 }
+
+#[test]
+fn threshold_config_suppresses_and_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "tc.pcap", &many_flows());
+    let r = rules(
+        dir.path(),
+        r#"alert udp any any -> any 53 (msg:"limited by threshold.config"; content:"probe"; sid:40;)
+alert udp any any -> any 53 (msg:"suppressed"; content:"probe"; sid:41;)
+alert udp any any -> any 53 (msg:"suppressed for some destinations"; content:"probe"; sid:42;)
+"#,
+    );
+    let tc = dir.path().join("threshold.config");
+    std::fs::write(
+        &tc,
+        "threshold gen_id 1, sig_id 40, type limit, track by_src, count 3, seconds 60\n\
+         suppress gen_id 1, sig_id 41\n\
+         suppress gen_id 1, sig_id 42, track by_dst, ip [10.0.9.0/30]\n",
+    )
+    .unwrap();
+    let run_tc = |w: &str| {
+        let out = replay(&[
+            "--rules",
+            r.to_str().unwrap(),
+            "--set",
+            &format!("threshold-file={}", tc.display()),
+            "--workers",
+            w,
+            p.to_str().unwrap(),
+        ]);
+        assert!(out.output.status.success(), "{}", out.stderr());
+        out
+    };
+    let one = run_tc("1");
+    // 3 limited, none of 41, and 42 for the six destinations outside
+    // 10.0.9.0/30.
+    assert_eq!(alerts(&one), [vec![40; 3], vec![42; 6]].concat());
+    assert_eq!(one.stats()["detect"]["alerts_suppressed"], 10 + 4 + 7);
+    assert_eq!(sorted(&one), sorted(&run_tc("3")));
+}

@@ -158,6 +158,10 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             .u64(
                 "alert",
                 rt.workers.iter().map(|w| w.alerts).sum::<u64>() + rt.host.alerts,
+            )
+            .u64(
+                "alerts_suppressed",
+                rt.workers.iter().map(|w| w.suppressed).sum::<u64>() + rt.host.suppressed,
             );
         });
     });

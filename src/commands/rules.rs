@@ -96,8 +96,15 @@ pub fn load_rules(config: &Config, paths: &[PathBuf]) -> Result<(Engine, LoadRep
         classes: &classes,
         pcre: &compile_pcre,
     };
-    let (sigs, names, report) = load(&files, &opts);
+    let (mut sigs, names, report) = load(&files, &opts);
     let defaults = vars_of(&Vars::suricata_defaults(), &config.vars, "vars")?;
+    if let Some(f) = &config.threshold_file {
+        let text = read(Path::new(f), "threshold file")?;
+        let r = mirador_detect::ruleset::apply_threshold_config(&mut sigs, f, &text, &defaults);
+        for why in &r.ignored {
+            eprintln!("mirador: warning: {why}");
+        }
+    }
     let mut tenants = Vec::new();
     for (name, t) in &config.tenants {
         tenants.push((

@@ -217,3 +217,138 @@ mod tests {
         assert!(report.skipped.iter().any(|s| s.at == "t.rules:5"));
     }
 }
+
+/// What applying `threshold.config` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThresholdReport {
+    /// Rules whose threshold a `threshold`/`event_filter` line set.
+    pub thresholds: usize,
+    /// Rules a `suppress` line applies to.
+    pub suppressed: usize,
+    /// Lines not applied, with why (`FILE:LINE: reason`).
+    pub ignored: Vec<String>,
+}
+
+/// Applies `threshold.config` text to loaded signatures, as Suricata does:
+/// a `threshold` or `event_filter` line replaces the rule's own threshold;
+/// `suppress` drops the rule's alerts (all, or by source, destination or
+/// either address); `sig_id 0` means every rule of the generator, and
+/// `gen_id 0` every generator. `rate_filter` is an IPS feature: reported,
+/// not applied.
+pub fn apply_threshold_config(
+    sigs: &mut [Signature],
+    file: &str,
+    text: &str,
+    vars: &mirador_rules::Vars,
+) -> ThresholdReport {
+    use crate::signature::Suppress;
+    use crate::threshold::{Kind, Spec, Track};
+    use mirador_rules::{SuppressTrack, ThresholdEntry, ThresholdType, Track as RTrack};
+    let mut report = ThresholdReport::default();
+    let hits = |gid: u32, sid: u32, s: &Signature| {
+        (gid == 0 || s.gid == gid) && (sid == 0 || s.sid == sid)
+    };
+    for line in mirador_rules::parse_threshold_config(file, text) {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                report.ignored.push(e.to_string());
+                continue;
+            }
+        };
+        match line.entry {
+            ThresholdEntry::Threshold(t) | ThresholdEntry::EventFilter(t) => {
+                let spec = Spec {
+                    kind: match t.kind {
+                        ThresholdType::Limit => Kind::Limit,
+                        ThresholdType::Threshold => Kind::Threshold,
+                        ThresholdType::Both => Kind::Both,
+                    },
+                    track: match t.track {
+                        RTrack::BySrc => Track::BySrc,
+                        RTrack::ByDst => Track::ByDst,
+                        RTrack::ByRule => Track::ByRule,
+                        RTrack::ByBoth => Track::ByBoth,
+                    },
+                    count: t.count,
+                    seconds: t.seconds,
+                };
+                for s in sigs.iter_mut().filter(|s| hits(t.gen_id, t.sig_id, s)) {
+                    s.threshold = Some(spec);
+                    report.thresholds += 1;
+                }
+            }
+            ThresholdEntry::Suppress(x) => {
+                let rule = match &x.only {
+                    None => Suppress::All,
+                    Some((track, expr)) => match expr.resolve(vars) {
+                        Ok(set) => match track {
+                            SuppressTrack::BySrc => Suppress::BySrc(set),
+                            SuppressTrack::ByDst => Suppress::ByDst(set),
+                            SuppressTrack::ByEither => Suppress::ByEither(set),
+                        },
+                        Err(e) => {
+                            report
+                                .ignored
+                                .push(format!("{file}:{}: suppress: {e}", line.line));
+                            continue;
+                        }
+                    },
+                };
+                for s in sigs.iter_mut().filter(|s| hits(x.gen_id, x.sig_id, s)) {
+                    s.suppress.push(rule.clone());
+                    report.suppressed += 1;
+                }
+            }
+            ThresholdEntry::RateFilter(_) => report.ignored.push(format!(
+                "{file}:{}: rate_filter changes IPS actions; not applied",
+                line.line
+            )),
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod threshold_config_tests {
+    use super::*;
+    use crate::payload::RegexStep;
+
+    fn nopcre(_: &str) -> Result<Arc<dyn RegexStep>, Skip> {
+        Err(Skip::Unsupported("pcre".into()))
+    }
+
+    #[test]
+    fn threshold_config_sets_thresholds_and_suppressions() {
+        let text = [
+            r#"alert udp any any -> any any (content:"a"; sid:1;)"#,
+            r#"alert udp any any -> any any (content:"b"; sid:2;)"#,
+            r#"alert udp any any -> any any (content:"c"; sid:3;)"#,
+        ]
+        .join("\n");
+        let classes = Classifications::suricata_default();
+        let opts = LoadOptions {
+            disable: &[],
+            enable: &[],
+            classes: &classes,
+            pcre: &nopcre,
+        };
+        let (mut sigs, _, _) = load(&[("t.rules".to_string(), text)], &opts);
+        let conf = "threshold gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\n\
+                    suppress gen_id 1, sig_id 2\n\
+                    suppress gen_id 1, sig_id 3, track by_src, ip 10.0.0.0/8\n\
+                    rate_filter gen_id 1, sig_id 3, track by_rule, count 1, seconds 1, new_action drop, timeout 5\n";
+        let r = apply_threshold_config(
+            &mut sigs,
+            "threshold.config",
+            conf,
+            &mirador_rules::Vars::suricata_defaults(),
+        );
+        assert_eq!((r.thresholds, r.suppressed, r.ignored.len()), (1, 2, 1));
+        assert!(sigs[0].threshold.is_some());
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(sigs[1].suppress[0].applies(ip("1.1.1.1"), ip("2.2.2.2")));
+        assert!(sigs[2].suppress[0].applies(ip("10.1.1.1"), ip("2.2.2.2")));
+        assert!(!sigs[2].suppress[0].applies(ip("11.1.1.1"), ip("10.2.2.2")));
+    }
+}

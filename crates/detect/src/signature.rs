@@ -167,6 +167,9 @@ pub struct Signature {
     pub detection_filter: Option<threshold::Spec>,
     /// `noalert` (or `flowbits:noalert`).
     pub noalert: bool,
+    /// `suppress` entries of `threshold.config` for this rule: an alert is
+    /// dropped if any matches.
+    pub suppress: Vec<Suppress>,
     /// `stream-event` names, each must have been raised by the packet.
     pub stream_events: Vec<String>,
     /// `decode-event` names, likewise.
@@ -400,6 +403,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         threshold: thr,
         detection_filter: dfilter,
         noalert,
+        suppress: Vec::new(),
         stream_events,
         decode_events,
         rule,
@@ -459,6 +463,31 @@ fn fast_pattern(p: &Program) -> Option<(Vec<u8>, bool)> {
         }
     }
     best
+}
+
+/// A `suppress` line of `threshold.config`.
+#[derive(Debug, Clone)]
+pub enum Suppress {
+    /// Every alert of the rule.
+    All,
+    /// Alerts whose source is in the set.
+    BySrc(mirador_rules::IpSet),
+    /// Alerts whose destination is in the set.
+    ByDst(mirador_rules::IpSet),
+    /// Alerts with either address in the set.
+    ByEither(mirador_rules::IpSet),
+}
+
+impl Suppress {
+    /// Whether an alert from `src` to `dst` is suppressed.
+    pub fn applies(&self, src: IpAddr, dst: IpAddr) -> bool {
+        match self {
+            Suppress::All => true,
+            Suppress::BySrc(s) => s.contains(src),
+            Suppress::ByDst(s) => s.contains(dst),
+            Suppress::ByEither(s) => s.contains(src) || s.contains(dst),
+        }
+    }
 }
 
 /// A signature's header resolved for one tenant's variables.

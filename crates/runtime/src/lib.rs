@@ -342,6 +342,8 @@ pub struct WorkerStats {
     pub reversed: u64,
     /// Alerts it wrote.
     pub alerts: u64,
+    /// Alerts dropped by `threshold.config` suppressions.
+    pub suppressed: u64,
     /// VPC Flow Logs due-window entries dropped because their flow had
     /// ended (see the worker's purge).
     pub vpc_due_purged: u64,

@@ -1030,11 +1030,17 @@ fn emit_alert(
 ) {
     let sig = &engine.signatures()[mt.sig as usize];
     let host = sig.threshold.is_some() || sig.detection_filter.is_some() || !sig.xbits.is_empty();
-    if sig.noalert && !host {
+    // `threshold.config` suppressions are per address, not per history:
+    // decided here. A suppressed match still runs its xbits actions.
+    let suppressed = sig.suppress.iter().any(|x| x.applies(src.addr, dst.addr));
+    if suppressed && !sig.noalert {
+        st.stats.suppressed += 1;
+    }
+    if (sig.noalert || suppressed) && !host {
         return;
     }
     let mut record = Vec::new();
-    if !sig.noalert {
+    if !sig.noalert && !suppressed {
         let (client, server) = here.key.endpoints(flow.client_dir());
         let label = st
             .sessions
