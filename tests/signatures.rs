@@ -314,3 +314,32 @@ alert udp any any -> any 53 (msg:"suppressed for some destinations"; content:"pr
     assert_eq!(one.stats()["detect"]["alerts_suppressed"], 10 + 4 + 7);
     assert_eq!(sorted(&one), sorted(&run_tc("3")));
 }
+
+#[test]
+fn stream_data_left_at_the_end_of_the_flow_is_inspected() {
+    // The last segment is never acknowledged: it is inspected when the
+    // flow ends, as Suricata does, and says so in `pkt_src`.
+    let dir = tempfile::tempdir().unwrap();
+    let mut frames = connection(&[b"hello "]);
+    let (c, s) = (ip("10.9.0.9"), ip("10.1.0.1"));
+    frames.push(
+        FrameSpec::tcp(c, s, 40000, 80)
+            .flags(ACK | PSH)
+            .seq_ack(1007, 5001)
+            .payload(b"unacked secret".to_vec())
+            .build()
+            .bytes,
+    );
+    let p = write(dir.path(), "end.pcap", &frames);
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any 80 (msg:"end"; flow:to_server; content:"secret"; sid:50;)
+"#,
+    );
+    let out = run(&p, &r, "2");
+    assert_eq!(alerts(&out), vec![50]);
+    let a = out.events("alert")[0];
+    assert_eq!(a["pkt_src"], "stream (flow timeout)");
+    assert_eq!(a["stream"], 1);
+    assert!(a.get("pcap_cnt").is_none());
+}

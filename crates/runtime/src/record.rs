@@ -303,7 +303,14 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         o.u64("icmp_type", u64::from(t))
             .u64("icmp_code", u64::from(c));
     }
-    o.str("pkt_src", if a.pcap_cnt > 0 { "wire/pcap" } else { "wire" });
+    // Suricata's names: a stream match found when the flow ended (no
+    // packet of its own) is "stream (flow timeout)".
+    let pkt_src = match (a.pcap_cnt, a.stream) {
+        (0, true) => "stream (flow timeout)",
+        (0, false) => "wire",
+        _ => "wire/pcap",
+    };
+    o.str("pkt_src", pkt_src);
     // The Community ID of the flow, from its client's side.
     let (client, server) = match a.flow {
         Some((_, c, s)) => (c, s),
