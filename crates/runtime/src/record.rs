@@ -365,9 +365,8 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
             }
         });
     }
-    if a.stream {
-        o.u64("stream", 1);
-    }
+    // Suricata writes it on every alert: 1 for a stream match, else 0.
+    o.u64("stream", u64::from(a.stream));
     if let Some(pl) = a.payload {
         o.str(
             "payload",
