@@ -22,6 +22,10 @@ fn main() {
 struct Setup {
     engine: Engine,
     one: Prefilter,
+    /// The previous prefilter's search, for the ratio: aho-corasick over
+    /// the same distinct patterns (case-sensitive and `nocase` apart),
+    /// overlapping.
+    ac: [aho_corasick::AhoCorasick; 2],
     payloads: Vec<(u16, Vec<u8>)>,
     bytes: usize,
 }
@@ -53,6 +57,18 @@ fn setup() -> Option<Setup> {
         })
         .collect();
     let one = Prefilter::build(sigs.len(), &entries).ok()?;
+    let mut pats: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    for (p, nocase) in sigs.iter().filter_map(|s| s.fast_pattern.clone()) {
+        pats[usize::from(nocase)].push(if nocase { p.to_ascii_lowercase() } else { p });
+    }
+    let ac = [0, 1].map(|i| {
+        pats[i].sort();
+        pats[i].dedup();
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(i == 1)
+            .build(&pats[i])
+            .expect("automaton")
+    });
     let engine = Engine::build(sigs, names, &Vars::suricata_defaults(), &[]);
     // Mixed payloads: HTTP-like requests and responses, TLS-ish binary,
     // SMTP/IMAP text and random bytes, 1448-byte segments, to ports
@@ -99,6 +115,7 @@ fn setup() -> Option<Setup> {
     Some(Setup {
         engine,
         one,
+        ac,
         payloads,
         bytes,
     })
@@ -160,6 +177,22 @@ fn one_automaton(bencher: divan::Bencher) {
             for (_, p) in &s.payloads {
                 s.one.candidates(p, &mut c);
                 n += c.as_slice().len();
+            }
+            divan::black_box(n)
+        });
+}
+
+#[divan::bench]
+fn one_aho_corasick(bencher: divan::Bencher) {
+    let Some(s) = SETUP.as_ref() else { return };
+    bencher
+        .counter(divan::counter::BytesCount::new(s.bytes))
+        .bench_local(|| {
+            let mut n = 0;
+            for (_, p) in &s.payloads {
+                for ac in &s.ac {
+                    n += ac.find_overlapping_iter(p).count();
+                }
             }
             divan::black_box(n)
         });
