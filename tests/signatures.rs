@@ -343,3 +343,27 @@ fn stream_data_left_at_the_end_of_the_flow_is_inspected() {
     assert_eq!(a["stream"], 1);
     assert!(a.get("pcap_cnt").is_none());
 }
+
+#[test]
+fn ip_only_rules_alert_once_per_direction_of_a_flow() {
+    // A connection of several packets each way: an IP-only rule alerts on
+    // the first packet of each direction (as Suricata's IP-only engine
+    // does); a rule with a negated address ("like IP-only") on every
+    // packet it fits.
+    let dir = tempfile::tempdir().unwrap();
+    // Client: SYN, ACK and three data segments; server: SYN-ACK and three
+    // ACKs.
+    let frames = connection(&[b"one", b"two", b"three"]);
+    let p = write(dir.path(), "iponly.pcap", &frames);
+    let r = rules(
+        dir.path(),
+        r#"alert ip [10.9.0.0/16,192.0.2.1] any <> 10.1.0.1 any (msg:"ip-only"; sid:30;)
+alert ip 10.9.0.9 any -> ![192.0.2.0/24] any (msg:"like ip-only, client to server"; sid:31;)
+"#,
+    );
+    for workers in ["1", "3"] {
+        let got = alerts(&run(&p, &r, workers));
+        assert_eq!(got.iter().filter(|&&s| s == 30).count(), 2, "{got:?}");
+        assert_eq!(got.iter().filter(|&&s| s == 31).count(), 5, "{got:?}");
+    }
+}

@@ -158,8 +158,8 @@ pub fn check_rules(
         }
         let s = engine.stats();
         println!(
-            "  {} port groups, largest {} rules, {} prefilter patterns",
-            s.groups, s.largest_group, s.patterns
+            "  {} port groups, largest {} rules, {} prefilter patterns, {} IP-only rules",
+            s.groups, s.largest_group, s.patterns, s.ip_only
         );
         if !reasons.is_empty() {
             println!("skipped, by reason (the first keyword or feature not supported yet):");

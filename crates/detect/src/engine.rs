@@ -21,8 +21,10 @@ use std::net::IpAddr;
 
 use mirador_rules::Vars;
 
+use crate::flowvars::Flowbits;
 use crate::flowvars::{FlowVars, Names};
 use crate::header::PacketView;
+use crate::iponly::{IpOnly, Member};
 use crate::payload::Vars as PayloadVars;
 use crate::prefilter::{Candidates, Entry, Prefilter};
 use crate::signature::{Inspect, Proto, Resolved, Signature, Skip, header_matches};
@@ -84,6 +86,8 @@ impl PortGroups {
 #[derive(Debug)]
 struct VarSet {
     resolved: Vec<Option<Resolved>>,
+    /// The IP-only rules (see [`crate::iponly`]), in no group.
+    ip_only: IpOnly,
     /// `[class][packet = 0 / stream = 1]`.
     groups: Vec<[PortGroups; 2]>,
 }
@@ -97,6 +101,8 @@ pub struct BuildStats {
     pub largest_group: usize,
     /// Distinct prefilter patterns, summed over groups.
     pub patterns: usize,
+    /// IP-only rules, summed over variable sets.
+    pub ip_only: usize,
     /// Rules whose header did not resolve for some variable set, with why.
     pub unresolved: Vec<(u32, String)>,
 }
@@ -143,6 +149,9 @@ pub struct Input<'a> {
     pub events: &'a [&'a str],
     /// The flow is reassembled (its TCP payload is inspected as a stream).
     pub reassembled: bool,
+    /// This is the first packet of its direction of the flow: IP-only
+    /// rules are inspected on it, and on no other.
+    pub first_in_direction: bool,
 }
 
 /// Reusable match state of one worker.
@@ -195,6 +204,27 @@ impl Engine {
                 }
             })
             .collect();
+        let ip_only_rule: Vec<bool> = sigs
+            .iter()
+            .zip(&resolved)
+            .map(|(s, r)| r.is_some() && is_ip_only(s, vars))
+            .collect();
+        let members: Vec<Member<'_>> = sigs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ip_only_rule[*i])
+            .filter_map(|(i, s)| {
+                let r = resolved[i].as_ref()?;
+                Some(Member {
+                    rule: i as u32,
+                    src: &r.header.src,
+                    dst: &r.header.dst,
+                    bidirectional: s.bidirectional,
+                })
+            })
+            .collect();
+        let ip_only = IpOnly::build(&members);
+        stats.ip_only += ip_only.len();
         let mut groups = Vec::with_capacity(CLASSES);
         for class in 0..CLASSES {
             let kinds = [false, true].map(|stream| {
@@ -203,6 +233,7 @@ impl Engine {
                     .enumerate()
                     .filter(|(i, s)| {
                         resolved[*i].is_some()
+                            && !ip_only_rule[*i]
                             && classes_of(s.proto).contains(&class)
                             && match s.inspect {
                                 Inspect::Packet => !stream,
@@ -216,7 +247,11 @@ impl Engine {
             });
             groups.push(kinds);
         }
-        VarSet { resolved, groups }
+        VarSet {
+            resolved,
+            ip_only,
+            groups,
+        }
     }
 
     fn make_group(sigs: &[Signature], rules: Vec<u32>, stats: &mut BuildStats) -> Group {
@@ -374,6 +409,19 @@ impl Engine {
         let class = class_of(input.view.ip_proto);
         let pg = &vs.groups[class][usize::from(stream)];
         let start = out.len();
+        if input.first_in_direction && !stream {
+            vs.ip_only.candidates(input.src, input.dst, |si| {
+                let sig = &self.sigs[si as usize];
+                if let Some(res) = vs.resolved[si as usize].as_ref()
+                    && sig.proto.admits(input.view.ip_proto, input.src.is_ipv6())
+                    && (res.admits(input.src, input.sport, input.dst, input.dport)
+                        || sig.bidirectional
+                            && res.admits(input.dst, input.dport, input.src, input.sport))
+                {
+                    out.push(Match { sig: si });
+                }
+            });
+        }
         // Any-port rules, then the destination port's group (`<>` rules
         // are any-port rules, so the destination port is the only lookup).
         for group in std::iter::once(&pg.any).chain(pg.group(input.dport)) {
@@ -498,6 +546,33 @@ impl Engine {
         }
         ok
     }
+}
+
+/// Whether `sig` is an IP-only rule under `vars`, as Suricata's
+/// `SignatureIsIPOnly` decides: nothing inspected but addresses, ports and
+/// protocol (no payload, `dsize`, header keyword, `flow`, event or flow
+/// variable condition; `flowbits:set` and `noalert` are allowed), and no
+/// negation anywhere in either address (Suricata's "like IP-only" rules,
+/// such as those on `$EXTERNAL_NET`, are inspected on every packet).
+///
+/// `xbits` rules are IP-only in Suricata; here they stay per-packet rules,
+/// since their state lives in the host-keyed stage.
+fn is_ip_only(sig: &Signature, vars: &Vars) -> bool {
+    sig.inspect == Inspect::Packet
+        && sig.payload.is_empty()
+        && sig.fast_pattern.is_none()
+        && sig.dsize.is_none()
+        && sig.header.is_empty()
+        && sig.stream_events.is_empty()
+        && sig.decode_events.is_empty()
+        && sig.flowints.is_empty()
+        && sig.xbits.is_empty()
+        && sig
+            .flowbits
+            .iter()
+            .all(|f| matches!(f, Flowbits::Set(_) | Flowbits::NoAlert))
+        && !sig.rule.src.contains_negation(vars)
+        && !sig.rule.dst.contains_negation(vars)
 }
 
 /// Why [`Engine`]-building callers skip rules, re-exported for them.

@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod flowvars;
 pub mod header;
+pub mod iponly;
 pub mod payload;
 pub mod pcre;
 pub mod pcre_step;

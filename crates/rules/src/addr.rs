@@ -179,6 +179,27 @@ impl AddrExpr {
         expr::parse(s, ExprKind::Address, IpRange::parse)
     }
 
+    /// Whether the expression, with its variables expanded from `vars`,
+    /// contains a negation anywhere (`$EXTERNAL_NET` does, being
+    /// `!$HOME_NET` by default). Suricata's `src_contains_negation`: such
+    /// rules are not inspected as IP-only rules.
+    pub fn contains_negation(&self, vars: &Vars) -> bool {
+        fn walk(e: &AddrExpr, vars: &Vars, depth: usize) -> bool {
+            // Resolution refuses deeper nesting; a cycle would otherwise
+            // recurse for ever.
+            if depth > 64 {
+                return false;
+            }
+            match e {
+                Expr::Not(_) => true,
+                Expr::Group(items) => items.iter().any(|i| walk(i, vars, depth + 1)),
+                Expr::Var(name) => vars.address(name).is_some_and(|v| walk(v, vars, depth + 1)),
+                Expr::Any | Expr::Literal(_) => false,
+            }
+        }
+        walk(self, vars, 0)
+    }
+
     /// Resolves the expression against `vars` (see the [module
     /// docs](self) for Suricata's semantics).
     ///

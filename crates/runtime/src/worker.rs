@@ -852,6 +852,15 @@ fn detect_packet(
         data,
         events: &names[..n],
         reassembled,
+        first_in_direction: {
+            // The table has counted this packet already.
+            let n = if m.dir == flow.client_dir() {
+                flow.pkts_toserver
+            } else {
+                flow.pkts_toclient
+            };
+            n == 1
+        },
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -952,6 +961,7 @@ fn deliver_detect(
                 data: &window,
                 events: &[],
                 reassembled: true,
+                first_in_direction: false,
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);

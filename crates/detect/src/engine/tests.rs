@@ -57,6 +57,7 @@ fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Inpu
         data,
         events: &[],
         reassembled: false,
+        first_in_direction: true,
     }
 }
 
@@ -192,4 +193,46 @@ proptest! {
         }
         prop_assert_eq!(got, want);
     }
+}
+
+#[test]
+fn ip_only_rules_are_inspected_on_the_first_packet_of_each_direction_only() {
+    let e = engine(
+        &[
+            // IP-only: addresses and ports only.
+            r#"alert ip [198.51.100.0/24,203.0.113.7] any -> $HOME_NET any (msg:"list"; sid:20;)"#,
+            r#"alert tcp any any <> 203.0.113.7 22 (flowbits:set,seen; sid:21;)"#,
+            // Like IP-only (a negation through $EXTERNAL_NET): every packet.
+            r#"alert ip $EXTERNAL_NET any -> $HOME_NET any (sid:22;)"#,
+            // Not IP-only: a header keyword, a flowbits condition.
+            r#"alert ip 198.51.100.0/24 any -> any any (ttl:64; sid:23;)"#,
+            r#"alert ip 198.51.100.0/24 any -> any any (flowbits:isset,seen; sid:24;)"#,
+        ],
+        &[],
+    );
+    assert_eq!(e.stats().ip_only, 2);
+    let f = FlowVars::default();
+    let mut p = tcp_input("198.51.100.1", 40000, "10.0.0.1", 80, b"");
+    assert_eq!(sids(&e, &p, false, &f), vec![20, 22, 23]);
+    p.first_in_direction = false;
+    assert_eq!(sids(&e, &p, false, &f), vec![22, 23]);
+    // Never on the stream.
+    p.first_in_direction = true;
+    assert!(!sids(&e, &p, true, &f).contains(&20));
+    // `<>` with ports: the server's reply matches, other ports do not.
+    let reply = tcp_input("203.0.113.7", 22, "192.0.2.1", 50000, b"x");
+    assert_eq!(sids(&e, &reply, false, &f), vec![21]);
+    let other = tcp_input("203.0.113.7", 23, "192.0.2.1", 50000, b"x");
+    assert!(sids(&e, &other, false, &f).is_empty());
+    let mut set = FlowVars::default();
+    assert!(e.apply_actions(Match { sig: 1 }, &mut set));
+    assert_eq!(
+        sids(
+            &e,
+            &tcp_input("198.51.100.1", 1, "192.0.2.1", 2, b""),
+            false,
+            &set
+        ),
+        vec![23, 24]
+    );
 }

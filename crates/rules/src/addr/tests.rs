@@ -296,3 +296,16 @@ fn ipnets_cover_exactly() {
     assert_eq!(IpSet::any().to_string(), "any");
     assert_eq!(set("1.2.3.0/24").unwrap().to_string(), "[1.2.3.0/24]");
 }
+
+#[test]
+fn negation_is_found_through_variables() {
+    let vars = Vars::suricata_defaults();
+    let neg = |s: &str| AddrExpr::parse(s).unwrap().contains_negation(&vars);
+    assert!(!neg("any"));
+    assert!(!neg("$HOME_NET"));
+    assert!(!neg("[1.2.3.4,5.6.7.0/24]"));
+    // `$EXTERNAL_NET` is `!$HOME_NET`.
+    assert!(neg("$EXTERNAL_NET"));
+    assert!(neg("[1.2.3.4,!1.2.3.5]"));
+    assert!(neg("[10.0.0.0/8,[$EXTERNAL_NET]]"));
+}
