@@ -366,4 +366,53 @@ alert ip 10.9.0.9 any -> ![192.0.2.0/24] any (msg:"like ip-only, client to serve
         assert_eq!(got.iter().filter(|&&s| s == 30).count(), 2, "{got:?}");
         assert_eq!(got.iter().filter(|&&s| s == 31).count(), 5, "{got:?}");
     }
+
+fn anchored_content_is_inspected_on_the_packet_and_on_the_stream() {
+    // Suricata's packet-and-stream rules: a TCP rule with a `depth`/`offset`
+    // content inspects the packet as well as the stream, so one request
+    // alerts once per inspection. Without the anchor the rule inspects the
+    // stream only; `dsize` (a packet keyword) makes it packet-only.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "get.pcap",
+        &connection(&[b"GET /x HTTP/1.1\r\n\r\n"]),
+    );
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any 80 (msg:"anchored"; flow:to_server; content:"GET "; depth:4; sid:1;)
+alert tcp any any -> any 80 (msg:"floating"; flow:to_server; content:"GET "; sid:2;)
+alert tcp any any -> any 80 (msg:"sized"; flow:to_server; dsize:>4; content:"GET "; sid:3;)
+"#,
+    );
+    let count = |out: &Replay, sid: u64, stream: u64| {
+        out.events("alert")
+            .iter()
+            .filter(|a| a["alert"]["signature_id"] == sid && a["stream"] == stream)
+            .count()
+    };
+    let out = run(&p, &r, "1");
+    assert_eq!(alerts(&out), vec![1, 1, 2, 3]);
+    assert_eq!((count(&out, 1, 0), count(&out, 1, 1)), (1, 1));
+    assert_eq!((count(&out, 2, 1), count(&out, 3, 0)), (1, 1));
+    let on_packet = out
+        .events("alert")
+        .into_iter()
+        .find(|a| a["alert"]["signature_id"] == 1 && a["stream"] == 0)
+        .unwrap();
+    assert_eq!(on_packet["pcap_cnt"], 4);
+    assert_eq!(on_packet["pkt_src"], "wire/pcap");
+
+    // Inline, the stream reaches the packet's own bytes on that packet: a
+    // stream match there means the packet is not inspected for that rule.
+    let out = replay(&[
+        "--rules",
+        r.to_str().unwrap(),
+        "--set",
+        "stream.inline=true",
+        p.to_str().unwrap(),
+    ]);
+    assert!(out.output.status.success(), "{}", out.stderr());
+    assert_eq!(alerts(&out), vec![1, 2, 3]);
+    assert_eq!(count(&out, 1, 1), 1);
 }

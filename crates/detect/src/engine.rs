@@ -238,7 +238,7 @@ impl Engine {
                             && match s.inspect {
                                 Inspect::Packet => !stream,
                                 Inspect::Stream => stream,
-                                Inspect::Either => true,
+                                Inspect::Either | Inspect::Both => true,
                             }
                     })
                     .map(|(i, _)| i as u32)
@@ -488,7 +488,9 @@ impl Engine {
             return false;
         }
         // `Either` rules run on the stream when the flow is reassembled,
-        // on packets otherwise; never both for the same bytes.
+        // on packets otherwise; never both for the same bytes (`Both`
+        // rules do run on both: the caller drops a packet match that the
+        // stream gave on the same packet).
         if sig.inspect == Inspect::Either && !stream && input.reassembled && !input.data.is_empty()
         {
             return false;

@@ -117,8 +117,14 @@ pub enum Inspect {
     /// The reassembled stream only (`tcp-stream`, `flow:only_stream`).
     Stream,
     /// TCP with payload keywords: the stream when the flow is reassembled,
-    /// the packet otherwise.
+    /// the packet otherwise (Suricata's `SIG_FLAG_REQUIRE_STREAM` alone).
     Either,
+    /// TCP with a `content` anchored by `depth`/`offset`/`startswith`, or
+    /// with `stream_size`: the stream when reassembled, and the packet as
+    /// well, unless the stream matched the rule on that same packet
+    /// (Suricata's `SIG_FLAG_REQUIRE_STREAM | SIG_FLAG_REQUIRE_PACKET`:
+    /// the same bytes can alert twice, once per inspection).
+    Both,
 }
 
 /// A compiled rule.
@@ -363,11 +369,35 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
     }
     let payload = b.build().map_err(|e| invalid(e.keyword, e.message))?;
     let has_payload = !payload.is_empty();
+    // Suricata's SigValidate: a keyword that needs the packet (dsize,
+    // flags, ttl, flow:no_stream, ...) makes the rule packet-only; else a
+    // TCP payload rule needs the stream, and the packet too when a content
+    // is anchored to the buffer start or `stream_size` is used.
+    let packet_only = dsize.is_some()
+        || header.iter().any(|h| {
+            matches!(
+                h,
+                HeaderMatch::Flags(_)
+                    | HeaderMatch::Ttl(_)
+                    | HeaderMatch::Itype(_)
+                    | HeaderMatch::Icode(_)
+                    | HeaderMatch::IcmpId(_)
+                    | HeaderMatch::IcmpSeq(_)
+            )
+        });
+    let anchored = payload.steps().iter().any(|s| match s {
+        Step::Content(c) => c.depth.is_some() || c.offset.is_some(),
+        _ => false,
+    }) || header
+        .iter()
+        .any(|h| matches!(h, HeaderMatch::StreamSize(_)));
     let inspect = match (forced, flow_stream) {
         (Some(i), _) => i,
         (None, _) if !has_payload || proto != Proto::Tcp && proto != Proto::Ip => Inspect::Packet,
         (None, Some(true)) => Inspect::Stream,
         (None, Some(false)) => Inspect::Packet,
+        (None, None) if proto == Proto::Tcp && packet_only => Inspect::Packet,
+        (None, None) if proto == Proto::Tcp && anchored => Inspect::Both,
         (None, None) if proto == Proto::Tcp => Inspect::Either,
         (None, None) => Inspect::Packet,
     };

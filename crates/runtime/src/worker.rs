@@ -29,6 +29,7 @@ use crate::{Batch, FlowUser, Meta, MetaKind, SessionCtx, ToWriter, WorkerStats};
 use mirador_config::EveAlertOptions;
 use mirador_detect::engine::{Engine, Input, Match, Scratch};
 use mirador_detect::header::PacketView;
+use mirador_detect::signature::Inspect;
 use mirador_engine::vpcflow::{FlowFacts, Format, Interval, Record, build_record};
 use mirador_flow::key::Endpoint;
 use mirador_flow::table::Flow;
@@ -178,6 +179,9 @@ struct State {
     /// Signature matching scratch space.
     scratch: Scratch,
     matches: Vec<Match>,
+    /// Packet matches of packet-and-stream rules, held until the stream
+    /// of the packet's direction has been inspected on the same packet.
+    held: Vec<Match>,
     /// Per session: its tenant's variable set (`None` until looked up).
     var_sets: Vec<Option<usize>>,
     /// Stream window (tail + chunk) being inspected.
@@ -201,6 +205,7 @@ impl Worker {
             budget: self.shared.budget,
             scratch: Scratch::default(),
             matches: Vec::new(),
+            held: Vec::new(),
             var_sets: Vec::new(),
             window: Vec::new(),
             host_events: Vec::new(),
@@ -348,6 +353,7 @@ impl Worker {
                     established,
                     false,
                     &[],
+                    false,
                     st,
                 );
             }
@@ -441,6 +447,7 @@ impl Worker {
                 established,
                 reassembled,
                 &names[..n],
+                true,
                 st,
             );
             deliver_detect(
@@ -451,8 +458,27 @@ impl Worker {
                 server,
                 flow,
                 user,
+                Some(usize::from(!to_server)),
                 st,
             );
+            // What the stream did not match on this packet, the packet did.
+            let held = std::mem::take(&mut st.held);
+            for &mt in &held {
+                engine.apply_actions(mt, &mut user.vars);
+                emit_packet_match(
+                    &self.shared,
+                    &engine,
+                    mt,
+                    m,
+                    frame,
+                    flow,
+                    user,
+                    to_server,
+                    st,
+                );
+            }
+            st.held = held;
+            st.held.clear();
         } else {
             deliver(&mut user.tcp);
         }
@@ -607,6 +633,7 @@ impl Worker {
                             server,
                             &flow,
                             &mut e.user,
+                            None,
                             st,
                         );
                     }
@@ -812,6 +839,7 @@ fn detect_packet(
     established: bool,
     reassembled: bool,
     events: &[&str],
+    hold: bool,
     st: &mut State,
 ) {
     let (p0, plen) = m.payload;
@@ -866,24 +894,49 @@ fn detect_packet(
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
     let matches = std::mem::take(&mut st.matches);
     for &mt in &matches {
+        if hold && engine.signatures()[mt.sig as usize].inspect == Inspect::Both {
+            st.held.push(mt);
+            continue;
+        }
         engine.apply_actions(mt, &mut user.vars);
-        emit_alert(
-            shared,
-            engine,
-            mt,
-            &Here::of(m),
-            flow,
-            user,
-            src,
-            dst,
-            to_server,
-            false,
-            data,
-            frame,
-            st,
-        );
+        emit_packet_match(shared, engine, mt, m, frame, flow, user, to_server, st);
     }
     st.matches = matches;
+}
+
+/// Writes the alert of a match on packet `m`'s payload.
+#[allow(clippy::too_many_arguments)]
+fn emit_packet_match(
+    shared: &WorkerShared,
+    engine: &Engine,
+    mt: Match,
+    m: &Meta,
+    frame: &[u8],
+    flow: &Flow,
+    user: &FlowUser,
+    to_server: bool,
+    st: &mut State,
+) {
+    let (p0, plen) = m.payload;
+    let data = frame
+        .get(p0 as usize..(p0 as usize).saturating_add(plen as usize))
+        .unwrap_or(&[]);
+    let (src, dst) = m.key.endpoints(m.dir);
+    emit_alert(
+        shared,
+        engine,
+        mt,
+        &Here::of(m),
+        flow,
+        user,
+        src,
+        dst,
+        to_server,
+        false,
+        data,
+        frame,
+        st,
+    );
 }
 
 /// Stream bytes each side has sent so far (for `stream_size`).
@@ -896,7 +949,10 @@ fn stream_sizes(user: &FlowUser) -> Option<(u64, u64)> {
 /// Delivers the streams' new chunks, matching the stream rules on each
 /// data chunk together with the tail of what came before it (a content
 /// that crosses the boundary matches; a match lying wholly in the tail,
-/// already reported, does not count again).
+/// already reported, does not count again). `pkt_dir` is the direction of
+/// the packet being handled: a stream match there drops the held packet
+/// match of the same rule, as Suricata inspects a packet-and-stream rule's
+/// packet only when its stream did not match on that packet.
 #[allow(clippy::too_many_arguments)]
 fn deliver_detect(
     shared: &WorkerShared,
@@ -906,6 +962,7 @@ fn deliver_detect(
     server: Endpoint,
     flow: &Flow,
     user: &mut FlowUser,
+    pkt_dir: Option<usize>,
     st: &mut State,
 ) {
     for d in 0..2 {
@@ -975,6 +1032,9 @@ fn deliver_detect(
                 let mut old = Vec::new();
                 engine.matches(&tail_input, true, &user.vars, &mut st.scratch, &mut old);
                 matches.retain(|x| !old.contains(x));
+            }
+            if pkt_dir == Some(d) && !st.held.is_empty() {
+                st.held.retain(|h| !matches.contains(h));
             }
             for &mt in &matches {
                 engine.apply_actions(mt, &mut user.vars);

@@ -135,6 +135,28 @@ fn either_rules_run_on_the_stream_of_reassembled_flows_only() {
 }
 
 #[test]
+fn anchored_rules_run_on_packets_of_reassembled_flows_too() {
+    // Suricata: a `depth`/`offset` content or `stream_size` adds
+    // SIG_FLAG_REQUIRE_PACKET to a stream rule; `dsize` (a packet keyword)
+    // makes the rule packet-only.
+    let e = engine(
+        &[
+            r#"alert tcp any any -> any any (content:"GET "; depth:4; sid:1;)"#,
+            r#"alert tcp any any -> any any (content:"GET "; sid:2;)"#,
+            r#"alert tcp any any -> any any (dsize:>4; content:"GET "; sid:3;)"#,
+            r#"alert tcp any any -> any any (stream_size:client,<,100; content:"GET "; sid:4;)"#,
+        ],
+        &[],
+    );
+    let f = FlowVars::default();
+    let mut p = tcp_input("1.1.1.1", 1, "2.2.2.2", 2, b"GET / HTTP/1.1");
+    p.reassembled = true;
+    p.view.stream_size = Some((14, 0));
+    assert_eq!(sids(&e, &p, false, &f), vec![1, 3, 4]);
+    assert_eq!(sids(&e, &p, true, &f), vec![1, 2, 4]);
+}
+
+#[test]
 fn flowbits_gate_and_actions_apply() {
     let e = engine(
         &[

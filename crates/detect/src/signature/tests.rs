@@ -32,7 +32,8 @@ fn a_full_packet_rule_compiles_with_meta_and_fast_pattern() {
         ("tag".to_string(), vec!["a".to_string(), "b".to_string()])
     );
     assert_eq!(s.proto, Proto::Tcp);
-    assert_eq!(s.inspect, Inspect::Either);
+    // `flags` needs the packet: Suricata makes the rule packet-only.
+    assert_eq!(s.inspect, Inspect::Packet);
     assert_eq!(s.fast_pattern, Some((b"/evil.php".to_vec(), false)));
     assert_eq!(s.header.len(), 2);
     assert!(s.threshold.is_some());
@@ -74,6 +75,44 @@ fn stream_and_packet_inspection_follow_protocol_and_flow() {
     );
     assert_eq!(
         i(r#"alert tcp any any -> any any (flags:S; sid:1;)"#),
+        Inspect::Packet
+    );
+}
+
+#[test]
+fn anchored_contents_and_stream_size_inspect_packet_and_stream() {
+    let i = |r: &str| build(r).unwrap().inspect;
+    for anchored in [
+        r#"alert tcp any any -> any any (content:"x"; depth:4; sid:1;)"#,
+        r#"alert tcp any any -> any any (content:"x"; offset:2; sid:1;)"#,
+        r#"alert tcp any any -> any any (content:"x"; startswith; sid:1;)"#,
+        r#"alert tcp any any -> any any (content:"a"; content:"x"; depth:9; sid:1;)"#,
+        r#"alert tcp any any -> any any (stream_size:server,<,5; content:"x"; sid:1;)"#,
+    ] {
+        assert_eq!(i(anchored), Inspect::Both, "{anchored}");
+    }
+    // Relative modifiers do not anchor; packet keywords make it packet-only;
+    // an explicit flow option wins.
+    assert_eq!(
+        i(
+            r#"alert tcp any any -> any any (content:"a"; content:"x"; distance:0; within:3; sid:1;)"#
+        ),
+        Inspect::Either
+    );
+    for packet in [
+        r#"alert tcp any any -> any any (dsize:>3; content:"x"; depth:4; sid:1;)"#,
+        r#"alert tcp any any -> any any (ttl:64; content:"x"; sid:1;)"#,
+        r#"alert tcp any any -> any any (flags:PA; content:"x"; sid:1;)"#,
+        r#"alert tcp any any -> any any (flow:no_stream; content:"x"; depth:4; sid:1;)"#,
+    ] {
+        assert_eq!(i(packet), Inspect::Packet, "{packet}");
+    }
+    assert_eq!(
+        i(r#"alert tcp any any -> any any (flow:only_stream; content:"x"; depth:4; sid:1;)"#),
+        Inspect::Stream
+    );
+    assert_eq!(
+        i(r#"alert udp any any -> any any (content:"x"; depth:4; sid:1;)"#),
         Inspect::Packet
     );
 }
