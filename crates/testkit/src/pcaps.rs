@@ -1166,6 +1166,55 @@ pub fn mixed_pcapng() -> Vec<u8> {
 /// 5% VLAN-tagged; sizes in an IMIX-like mix (about 58% small, 33%
 /// ~570 bytes, 9% ~1500 bytes). Deterministic for a `seed`.
 pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
+    mixed_vxlan_traffic_with(n_packets, seed, Payload::Constant)
+}
+
+/// What the packets of [`mixed_vxlan_traffic_with`] carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// Every payload byte is `0x5a` (fast to generate; what the decode and
+    /// flow benchmarks use).
+    Constant,
+    /// Slices of a 64 KiB corpus mixing HTTP requests and responses, HTML
+    /// and script text, SMTP, base64 and random binary, for detection
+    /// benchmarks whose prefilter must see text that looks like traffic.
+    Mixed,
+}
+
+/// The 64 KiB corpus behind [`Payload::Mixed`].
+fn mixed_corpus(rng: &mut Rng) -> Vec<u8> {
+    const TEXT: &[&[u8]] = &[
+        b"GET /index.php?id=42&page=2 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Encoding: gzip, deflate\r\nCookie: session=8f2a9c0d1e; theme=dark\r\nConnection: keep-alive\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nDate: Fri, 27 Nov 2026 10:00:00 GMT\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: 5120\r\nCache-Control: no-cache\r\n\r\n",
+        b"<!DOCTYPE html><html><head><title>Quarterly report</title><script src=\"/static/app.js\"></script><link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><div class=\"content\"><p>Revenue grew in every region.</p><a href=\"/login\">Sign in</a></div></body></html>",
+        b"function init(){var x=document.getElementById('main');if(x){x.innerHTML='<b>ok</b>';}window.setTimeout(function(){fetch('/api/v1/status').then(r=>r.json());},1000);}",
+        b"POST /api/v2/upload HTTP/1.1\r\nHost: api.example.org\r\nContent-Type: application/json\r\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc\r\nContent-Length: 61\r\n\r\n{\"user\":\"alice\",\"action\":\"update\",\"items\":[1,2,3],\"ok\":true}",
+        b"EHLO mail.example.com\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: meeting notes\r\nContent-Type: text/plain\r\n\r\nSee you at 10.\r\n.\r\nQUIT\r\n",
+        b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n",
+        b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACAAAAADh+6DgC0Cc0huAFMzSFUaGlzIHByb2dyYW0gY2Fubm90IGJlIHJ1biBpbiBET1MgbW9kZS4NDQokAAAAAAAAAA==",
+    ];
+    let mut c = Vec::with_capacity(65_536 + 2_048);
+    while c.len() < 65_536 {
+        match rng.range(0, 10) {
+            0..=6 => c.extend_from_slice(TEXT[rng.range(0, TEXT.len() as u64) as usize]),
+            _ => {
+                // TLS-record-like binary: a header, then random bytes.
+                c.extend_from_slice(&[0x17, 0x03, 0x03, 0x02, 0x00]);
+                for _ in 0..rng.range(64, 1024) {
+                    c.push(rng.range(0, 256) as u8);
+                }
+            }
+        }
+    }
+    c
+}
+
+/// [`mixed_vxlan_traffic`] with the payload bytes chosen by `payload`.
+pub fn mixed_vxlan_traffic_with(
+    n_packets: usize,
+    seed: u64,
+    payload: Payload,
+) -> Vec<(u64, Vec<u8>)> {
     let mut rng = Rng::new(seed);
     let sessions = [
         SESSION_A,
@@ -1248,7 +1297,10 @@ pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
             }
         })
         .collect();
-    let payload = vec![0x5au8; 1500];
+    let corpus = match payload {
+        Payload::Constant => vec![0x5au8; 1500],
+        Payload::Mixed => mixed_corpus(&mut rng),
+    };
     let mut flows = flows;
     let mut out = Vec::with_capacity(n_packets);
     let mut t = T0_NS;
@@ -1271,7 +1323,12 @@ pub fn mixed_vxlan_traffic(n_packets: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
         let d = usize::from(rev);
         spec = spec.seq_ack(f.next[d], f.next[1 - d]);
         f.next[d] = f.next[d].wrapping_add(len as u32);
-        spec.payload = payload[..len].to_vec();
+        let at = if corpus.len() > 1500 {
+            rng.range(0, (corpus.len() - len) as u64) as usize
+        } else {
+            0
+        };
+        spec.payload = corpus[at..at + len].to_vec();
         out.push((t, sessions[f.session].wrap(&spec)));
         t += rng.range(1_000, 20_000);
     }

@@ -4,12 +4,16 @@
 //! 5% ICMP, an IMIX-like size mix, one session truncated at 256 bytes) to a
 //! nanosecond pcap, for end-to-end replay benchmarks.
 //!
-//! `cargo run --release -p mirador-testkit --bin gen-mixed -- PACKETS OUT.pcap [SEED]`
+//! `cargo run --release -p mirador-testkit --bin gen-mixed -- PACKETS OUT.pcap [SEED] [constant|mixed]`
+//!
+//! The payload bytes are `0x5a` (`constant`, the default) or slices of a
+//! corpus of HTTP, HTML, SMTP and binary data (`mixed`, for detection
+//! benchmarks).
 
 use std::process::ExitCode;
 
 use mirador_testkit::pcap::{Record, TsResolution, pcap};
-use mirador_testkit::pcaps::mixed_vxlan_traffic;
+use mirador_testkit::pcaps::{Payload, mixed_vxlan_traffic_with};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,11 +21,19 @@ fn main() -> ExitCode {
         args.first().and_then(|s| s.parse::<usize>().ok()),
         args.get(1),
     ) else {
-        eprintln!("usage: gen-mixed PACKETS OUT.pcap [SEED]");
+        eprintln!("usage: gen-mixed PACKETS OUT.pcap [SEED] [constant|mixed]");
         return ExitCode::from(2);
     };
     let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(11);
-    let records: Vec<Record> = mixed_vxlan_traffic(n, seed)
+    let payload = match args.get(3).map(String::as_str) {
+        None | Some("constant") => Payload::Constant,
+        Some("mixed") => Payload::Mixed,
+        Some(other) => {
+            eprintln!("gen-mixed: payload '{other}': expected constant or mixed");
+            return ExitCode::from(2);
+        }
+    };
+    let records: Vec<Record> = mixed_vxlan_traffic_with(n, seed, payload)
         .into_iter()
         .map(|(t, f)| Record::new(t, f))
         .collect();
