@@ -366,7 +366,9 @@ alert ip 10.9.0.9 any -> ![192.0.2.0/24] any (msg:"like ip-only, client to serve
         assert_eq!(got.iter().filter(|&&s| s == 30).count(), 2, "{got:?}");
         assert_eq!(got.iter().filter(|&&s| s == 31).count(), 5, "{got:?}");
     }
+}
 
+#[test]
 fn anchored_content_is_inspected_on_the_packet_and_on_the_stream() {
     // Suricata's packet-and-stream rules: a TCP rule with a `depth`/`offset`
     // content inspects the packet as well as the stream, so one request
