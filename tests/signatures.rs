@@ -418,3 +418,29 @@ alert tcp any any -> any 80 (msg:"sized"; flow:to_server; dsize:>4; content:"GET
     assert_eq!(alerts(&out), vec![1, 2, 3]);
     assert_eq!(count(&out, 1, 1), 1);
 }
+
+#[test]
+fn base64_decoded_credentials_match_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    // "admin:secret" in base64, split across two segments.
+    let p = write(
+        dir.path(),
+        "b64.pcap",
+        &connection(&[
+            b"GET / HTTP/1.1\r\nAuthorization: Basic YWRtaW46",
+            b"c2VjcmV0\r\n\r\n",
+        ]),
+    );
+    let r = rules(
+        dir.path(),
+        r#"alert tcp any any -> any any (msg:"b64"; content:"Authorization: Basic "; base64_decode:relative; base64_data; content:"admin"; sid:1;)
+alert tcp any any -> any any (msg:"b64 secret"; content:"Authorization: Basic "; base64_decode:relative; base64_data; content:"secret"; sid:2;)
+alert tcp any any -> any any (msg:"b64 root"; content:"Authorization: Basic "; base64_decode:relative; base64_data; content:"root"; sid:3;)
+alert tcp any any -> any any (msg:"b64 cut"; content:"Authorization: Basic "; base64_decode:bytes 8,relative; base64_data; content:"secret"; sid:4;)
+alert tcp any any -> any any (msg:"raw"; content:"admin"; sid:5;)
+"#,
+    );
+    for w in ["1", "2"] {
+        assert_eq!(alerts(&run(&p, &r, w)), vec![1, 2], "workers {w}");
+    }
+}

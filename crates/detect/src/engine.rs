@@ -25,7 +25,7 @@ use crate::flowvars::Flowbits;
 use crate::flowvars::{FlowVars, Names};
 use crate::header::PacketView;
 use crate::iponly::{IpOnly, Member};
-use crate::payload::Vars as PayloadVars;
+use crate::payload::{DecodeBuf, Vars as PayloadVars};
 use crate::prefilter::{Candidates, Entry, Prefilter};
 use crate::signature::{Inspect, Proto, Resolved, Signature, Skip, header_matches};
 
@@ -159,6 +159,8 @@ pub struct Input<'a> {
 pub struct Scratch {
     candidates: Candidates,
     pvars: PayloadVars,
+    /// `base64_decode`'s output, allocated on first use.
+    decode: DecodeBuf,
 }
 
 /// A rule that matched.
@@ -436,7 +438,8 @@ impl Engine {
                 let Some(res) = vs.resolved[si as usize].as_ref() else {
                     continue;
                 };
-                if self.verify(sig, res, input, stream, flow, &mut scratch.pvars) {
+                let pscratch = (&mut scratch.pvars, &mut scratch.decode);
+                if self.verify(sig, res, input, stream, flow, pscratch) {
                     out.push(Match { sig: si });
                 }
             }
@@ -476,7 +479,7 @@ impl Engine {
         input: &Input<'_>,
         stream: bool,
         flow: &FlowVars,
-        pvars: &mut PayloadVars,
+        (pvars, decode): (&mut PayloadVars, &mut DecodeBuf),
     ) -> bool {
         let v6 = input.src.is_ipv6();
         if !sig.proto.admits(input.view.ip_proto, v6) {
@@ -523,7 +526,11 @@ impl Engine {
         }
         if !sig.payload.is_empty() {
             *pvars = PayloadVars::new();
-            if !sig.payload.inspect(input.data, pvars) {
+            if !sig
+                .payload
+                .inspect_in(input.data, pvars, None, decode)
+                .matched
+            {
                 return false;
             }
         }

@@ -23,7 +23,14 @@
 //! * `endswith` (and `isdataat:!1,relative` right after a content, which
 //!   Suricata turns into `endswith`) anchors the match at the buffer end;
 //! * `byte_extract`/`byte_math` results are stored in [`Vars`] and carried
-//!   to later steps (and to later buffers of the same rule).
+//!   to later steps (and to later buffers of the same rule);
+//! * `base64_decode` decodes part of the buffer (RFC 4648 mode, see
+//!   [`Base64Decode`]) into the per-thread [`DecodeBuf`] and, as in
+//!   Suricata, runs the keywords after `base64_data` on the decoded bytes
+//!   right there: the rule matches if they match, and the `base64_decode`
+//!   step fails otherwise (also without `base64_data`, or when nothing was
+//!   decoded). It is terminal: payload keywords after it, before
+//!   `base64_data`, are never evaluated (they still feed the prefilter).
 //!
 //! Building a program applies Suricata's setup-time checks (conflicting
 //! absolute and relative modifiers, `depth` shorter than the pattern,
@@ -31,8 +38,9 @@
 //! variables), each error naming the keyword.
 //!
 //! Inspection allocates nothing: searchers are prebuilt, variables live in
-//! a fixed array, and the backtracking recursion is bounded by the program
-//! length and the recursion limit.
+//! a fixed array, the decode buffer is the caller's (allocated once per
+//! thread), and the backtracking recursion is bounded by the program length
+//! and the recursion limit.
 //!
 //! ## Where this follows Suricata's code rather than its documentation
 //!
@@ -45,10 +53,15 @@
 //! * Suricata's MPM-only optimisations (`DetectContentPropagateLimits`,
 //!   skipping `fast_pattern:only` contents) are not applied: they never
 //!   change the outcome, only how early a miss is found.
+//! * A relative `isdataat`, byte keyword or `pcre` that is the first
+//!   pattern-relative keyword after `base64_data` does not mark the content
+//!   before `base64_decode` for retrying (Suricata looks across buffers for
+//!   it); `byte_math ... relative` there is rejected.
 //! * `dce` byte order: without DCE/RPC information (see
 //!   [`Program::inspect_with`]) `byte_test`/`byte_jump` read big endian and
 //!   `byte_extract`/`byte_math` little endian, as Suricata does.
 
+mod base64;
 mod cnum;
 mod engine;
 mod parse;
@@ -58,6 +71,9 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use crate::header::KeywordError;
+pub use base64::{
+    BASE64_DECODE_MAX, BASE64_DECODED_MAX, Base64Decode, DecodeBuf, decode_rfc4648, decoded_bound,
+};
 use parse::err;
 pub use parse::{
     Base, ByteExtract, ByteJump, ByteMath, ByteTest, ByteTestOp, CONTENT_VALUE_MAX, ContentPattern,
@@ -93,6 +109,8 @@ pub const KEYWORDS: &[&str] = &[
     "byte_jump",
     "byte_extract",
     "byte_math",
+    "base64_decode",
+    "base64_data",
 ];
 
 /// The hook for `pcre` steps, implemented by the PCRE module.
@@ -510,6 +528,9 @@ pub enum Step {
     ByteMath(ByteMathStep),
     /// `pcre`.
     Regex(RegexStepData),
+    /// `base64_decode`: decodes, then runs the program's `base64_data`
+    /// steps on the decoded bytes.
+    Base64Decode(Base64Decode),
 }
 
 impl Step {
@@ -523,6 +544,7 @@ impl Step {
             Step::ByteExtract(_) => "byte_extract",
             Step::ByteMath(_) => "byte_math",
             Step::Regex(_) => "pcre",
+            Step::Base64Decode(_) => "base64_decode",
         }
     }
 }
@@ -531,6 +553,9 @@ impl Step {
 #[derive(Debug, Clone)]
 pub struct Program {
     steps: Vec<Step>,
+    /// The keywords after `base64_decode`'s `base64_data` (Suricata's
+    /// `DETECT_SM_LIST_BASE64_DATA`); `None` without `base64_data`.
+    base64_data: Option<Vec<Step>>,
     recursion_limit: u32,
 }
 
@@ -564,9 +589,15 @@ impl Program {
         b.build()
     }
 
-    /// The steps, in rule order.
+    /// The steps, in rule order (those after `base64_data` excluded).
     pub fn steps(&self) -> &[Step] {
         &self.steps
+    }
+
+    /// The steps after `base64_data`, which inspect the decoded bytes;
+    /// `None` when the rule has no `base64_data`.
+    pub fn base64_data(&self) -> Option<&[Step]> {
+        self.base64_data.as_deref()
     }
 
     /// No steps.
@@ -587,14 +618,28 @@ impl Program {
     }
 
     /// [`Program::inspect`] with the DCE/RPC byte order for `dce` options,
-    /// reporting the step count.
+    /// reporting the step count. A program with `base64_decode` gets a
+    /// decode buffer of its own here; per-packet callers use
+    /// [`Program::inspect_in`] with a per-thread one.
     pub fn inspect_with(
         &self,
         buffer: &[u8],
         vars: &mut Vars,
         dce: Option<DceEndian>,
     ) -> Inspection {
-        engine::run(self, buffer, vars, dce)
+        engine::run(self, buffer, vars, dce, &mut DecodeBuf::new())
+    }
+
+    /// [`Program::inspect_with`] decoding `base64_decode` input into
+    /// `decode` (allocated on its first use, then reused).
+    pub fn inspect_in(
+        &self,
+        buffer: &[u8],
+        vars: &mut Vars,
+        dce: Option<DceEndian>,
+        decode: &mut DecodeBuf,
+    ) -> Inspection {
+        engine::run(self, buffer, vars, dce, decode)
     }
 }
 
@@ -608,6 +653,9 @@ pub struct ProgramBuilder<'s> {
     escapes: Escapes,
     recursion_limit: u32,
     steps: Vec<Step>,
+    /// After `base64_data`: the payload's steps, while `steps` collects the
+    /// decoded buffer's.
+    outer: Option<Vec<Step>>,
 }
 
 impl<'s> ProgramBuilder<'s> {
@@ -620,6 +668,7 @@ impl<'s> ProgramBuilder<'s> {
             escapes: Escapes::Removed,
             recursion_limit: DEFAULT_RECURSION_LIMIT,
             steps: Vec::new(),
+            outer: None,
         }
     }
 
@@ -645,11 +694,17 @@ impl<'s> ProgramBuilder<'s> {
         };
         let needs_value = !matches!(
             kw,
-            "nocase" | "startswith" | "endswith" | "rawbytes" | "fast_pattern"
+            "nocase"
+                | "startswith"
+                | "endswith"
+                | "rawbytes"
+                | "fast_pattern"
+                | "base64_decode"
+                | "base64_data"
         );
         match (needs_value, value) {
             (true, None) => return Err(err(kw, "needs a value")),
-            (false, Some(v)) if kw != "fast_pattern" => {
+            (false, Some(v)) if kw != "fast_pattern" && kw != "base64_decode" => {
                 return Err(err(kw, format!("takes no value (got '{v}')")));
             }
             _ => {}
@@ -670,6 +725,8 @@ impl<'s> ProgramBuilder<'s> {
             "byte_test" => self.byte_test(ByteTest::parse(v)?)?,
             "byte_jump" => self.byte_jump(ByteJump::parse(v)?)?,
             "byte_extract" => self.byte_extract(ByteExtract::parse(v)?)?,
+            "base64_decode" => self.base64_decode(Base64Decode::parse(value)?)?,
+            "base64_data" => self.base64_data()?,
             _ => self.byte_math(ByteMath::parse(v)?)?,
         }
         Ok(true)
@@ -929,6 +986,10 @@ impl<'s> ProgramBuilder<'s> {
     /// `fast_pattern` on the last content.
     pub fn fast_pattern(&mut self, fp: FastPattern) -> Result<(), KeywordError> {
         const K: &str = "fast_pattern";
+        if self.outer.is_some() {
+            // The decoded bytes do not exist when the prefilter runs.
+            return Err(err(K, "can't be used after base64_data"));
+        }
         let scope_has_fp = self.scope.fast_pattern;
         let (_, c) = self.last_content(K)?;
         let positional = c.is_relative() || c.depth.is_some() || c.offset.is_some();
@@ -1139,6 +1200,39 @@ impl<'s> ProgramBuilder<'s> {
         Ok(())
     }
 
+    /// `base64_decode`, on the payload (Suricata's setup puts it in the
+    /// list of the previous payload keyword, which is the payload here).
+    pub fn base64_decode(&mut self, d: Base64Decode) -> Result<(), KeywordError> {
+        if self.outer.is_some() {
+            // Suricata would append it to the base64_data list, where it
+            // decodes the buffer it is reading into itself.
+            return Err(err(
+                "base64_decode",
+                "can't follow base64_data (no nested decoding)",
+            ));
+        }
+        self.push("base64_decode", Step::Base64Decode(d))
+    }
+
+    /// `base64_data`: the keywords after it inspect the bytes decoded by
+    /// the preceding `base64_decode`, with sticky-buffer rules for
+    /// relative keywords (Suricata's `DETECT_SM_LIST_BASE64_DATA`).
+    pub fn base64_data(&mut self) -> Result<(), KeywordError> {
+        if self.outer.is_some() {
+            return Ok(());
+        }
+        if !self
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Base64Decode(_)))
+        {
+            return Err(err("base64_data", "needs a preceding base64_decode"));
+        }
+        self.outer = Some(std::mem::take(&mut self.steps));
+        self.kind = BufferKind::Sticky;
+        Ok(())
+    }
+
     /// A `pcre` step. A relative regex (`/R`) on the payload needs a
     /// previous `content` or `pcre`, as Suricata requires.
     pub fn regex(&mut self, regex: Arc<dyn RegexStep>) -> Result<(), KeywordError> {
@@ -1163,8 +1257,12 @@ impl<'s> ProgramBuilder<'s> {
 
     /// Finishes the program: builds the searchers.
     pub fn build(self) -> Result<Program, KeywordError> {
-        let mut steps = self.steps;
-        for s in &mut steps {
+        let (mut steps, mut base64_data) = match self.outer {
+            Some(outer) => (outer, Some(self.steps)),
+            None => (self.steps, None),
+        };
+        let inner = base64_data.iter_mut().flatten();
+        for s in steps.iter_mut().chain(inner) {
             if let Step::Content(c) = s {
                 c.static_depth = match (c.depth, c.offset) {
                     // Suricata stores depth + offset in a u16.
@@ -1180,6 +1278,7 @@ impl<'s> ProgramBuilder<'s> {
         }
         Ok(Program {
             steps,
+            base64_data,
             recursion_limit: self.recursion_limit,
         })
     }

@@ -6,7 +6,8 @@
 //! release enforces: the header (protocol, addresses, ports, direction),
 //! the packet-header keywords ([`crate::header`]), the payload keywords on
 //! the packet payload or the reassembled stream ([`crate::payload`]),
-//! `pcre` (through [`Signature`]'s regex hook), `dsize`, `flowbits`,
+//! `pcre` (through [`Signature`]'s regex hook), `base64_decode` and
+//! `base64_data` (on the packet payload or stream), `dsize`, `flowbits`,
 //! `flowint`, `xbits`, `threshold`, `detection_filter`, `noalert`,
 //! `stream-event`, `decode-event` and the meta keywords. App-layer
 //! protocols and sticky buffers (`http.uri`, `tls.sni`, `file.data`, ...)

@@ -3,6 +3,7 @@
 //! is), the same return codes (match / no match / give up) and the same
 //! recursion counting.
 
+use super::base64::{Base64Decode, DecodeBuf, decode_rfc4648};
 use super::cnum::byte_extract_string;
 use super::search::eq_at;
 use super::{
@@ -33,6 +34,11 @@ struct Run<'a> {
     limit: u32,
     limit_reached: bool,
     dce: Option<DceEndian>,
+    /// The `base64_data` steps (`None` inside them, and without any).
+    base64_data: Option<&'a [Step]>,
+    /// Where `base64_decode` writes; taken while the decoded bytes are
+    /// being inspected.
+    decode: Option<&'a mut DecodeBuf>,
 }
 
 pub(super) fn run(
@@ -40,6 +46,7 @@ pub(super) fn run(
     buffer: &[u8],
     vars: &mut Vars,
     dce: Option<DceEndian>,
+    decode: &mut DecodeBuf,
 ) -> Inspection {
     let Ok(len) = u32::try_from(buffer.len()) else {
         return Inspection {
@@ -65,6 +72,8 @@ pub(super) fn run(
         limit: prog.recursion_limit,
         limit_reached: false,
         dce,
+        base64_data: prog.base64_data.as_deref(),
+        decode: Some(decode),
     };
     let flow = r.step(0);
     Inspection {
@@ -124,6 +133,7 @@ impl Run<'_> {
                 }
             }
             Step::Regex(r) => self.regex(i, r),
+            Step::Base64Decode(d) => self.base64_decode(d),
         }
     }
 
@@ -526,6 +536,75 @@ impl Run<'_> {
         }
         self.vars.set(m.var, val);
         true
+    }
+
+    /// `DetectBase64DecodeDoMatch`, then the `base64_data` steps on the
+    /// decoded bytes. Either the rule matches there or this step fails:
+    /// Suricata never goes on to the step after `base64_decode`.
+    fn base64_decode(&mut self, d: &Base64Decode) -> Flow {
+        let mut start = 0u32;
+        let mut left = self.len;
+        if d.relative {
+            start = self.cursor.min(self.len);
+            left = self.len - start;
+        }
+        if d.offset != 0 {
+            if d.offset >= left {
+                return Flow::NoMatch;
+            }
+            start += d.offset;
+            left -= d.offset;
+        }
+        let n = left.min(u32::from(d.bytes));
+        // Without base64_data keywords, or with nothing to decode, there is
+        // nothing that could match (Suricata falls through to no match).
+        let Some(inner) = self.base64_data.filter(|s| !s.is_empty()) else {
+            return Flow::NoMatch;
+        };
+        if n == 0 {
+            return Flow::NoMatch;
+        }
+        let Some(decode) = self.decode.take() else {
+            return Flow::NoMatch;
+        };
+        let data = self.buf;
+        let src = &data[start as usize..(start + n) as usize];
+        let space = decode.space();
+        let decoded = decode_rfc4648(src, space);
+        let flow = if decoded == 0 {
+            Flow::NoMatch
+        } else {
+            let mut run = Run {
+                steps: inner,
+                buf: &space[..decoded],
+                len: decoded as u32,
+                vars: &mut *self.vars,
+                cursor: 0,
+                // One recursion count for the whole inspection, as
+                // Suricata's `det_ctx` counter is.
+                count: self.count,
+                limit: self.limit,
+                limit_reached: false,
+                dce: self.dce,
+                base64_data: None,
+                decode: None,
+            };
+            let f = run.step(0);
+            self.count = run.count;
+            if run.limit_reached {
+                // Stop rather than let an earlier content retry past the
+                // limit (Suricata 7's `discontinue_matching`).
+                self.limit_reached = true;
+                Flow::Stop
+            } else if f == Flow::Match {
+                Flow::Match
+            } else {
+                // Suricata maps the inner -1 to a plain no match too.
+                Flow::NoMatch
+            }
+        };
+        self.decode = Some(decode);
+        flow
     }
 
     fn regex(&mut self, i: usize, r: &RegexStepData) -> Flow {

@@ -170,3 +170,58 @@ fn headers_resolve_per_tenant_vars() {
     assert!(!t.admits(ip("10.1.1.1"), 5, ip("8.8.8.8"), 80));
     assert!(t.admits(ip("172.31.9.9"), 5, ip("8.8.8.8"), 80));
 }
+
+#[test]
+fn base64_rules_compile_and_match() {
+    let s = build(
+        r#"alert tcp any any -> any any (msg:"b64"; content:"Authorization: Basic "; base64_decode:relative; base64_data; content:"admin"; sid:1;)"#,
+    )
+    .unwrap();
+    assert_eq!(s.inspect, Inspect::Either);
+    // The decoded bytes cannot feed the prefilter: the payload content does.
+    assert_eq!(
+        s.fast_pattern,
+        Some((b"Authorization: Basic ".to_vec(), false))
+    );
+    let mut v = PVars::new();
+    assert!(s.payload.inspect(
+        b"GET / HTTP/1.1\r\nAuthorization: Basic YWRtaW46cw==\r\n",
+        &mut v
+    ));
+    assert!(!s.payload.inspect(
+        b"GET / HTTP/1.1\r\nAuthorization: Basic cm9vdDpz\r\n",
+        &mut v
+    ));
+    // Only content after base64_data: no fast pattern, every packet is a
+    // candidate.
+    let s =
+        build(r#"alert udp any any -> any any (base64_decode; base64_data; content:"x"; sid:2;)"#)
+            .unwrap();
+    assert_eq!(s.fast_pattern, None);
+    assert_eq!(s.inspect, Inspect::Packet);
+}
+
+#[test]
+fn base64_option_errors_skip_the_rule() {
+    for (rule, reason) in [
+        (
+            r#"alert tcp any any -> any any (base64_decode:bytes 70000; base64_data; content:"a"; sid:1;)"#,
+            "invalid base64_decode",
+        ),
+        (
+            r#"alert tcp any any -> any any (base64_decode:offset x; base64_data; content:"a"; sid:1;)"#,
+            "invalid base64_decode",
+        ),
+        (
+            r#"alert tcp any any -> any any (base64_data; content:"a"; sid:1;)"#,
+            "invalid base64_data",
+        ),
+        (
+            r#"alert tcp any any -> any any (base64_decode; base64_data; content:"a"; fast_pattern; sid:1;)"#,
+            "invalid fast_pattern",
+        ),
+    ] {
+        let e = build(rule).expect_err(rule);
+        assert_eq!(e.reason(), reason, "{rule}: {e}");
+    }
+}
