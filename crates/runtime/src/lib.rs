@@ -125,6 +125,10 @@ impl RuntimeConfig {
         let stream = &config.stream;
         let d = &config.defrag;
         let policy = |name: &str| mirador_flow::reassembly::Policy::from_name(name);
+        // Same names on both sides; an unknown one cannot pass the config's parser.
+        let urgent_policy = |p: mirador_config::UrgentPolicy| {
+            mirador_flow::reassembly::UrgentPolicy::from_name(p.as_str()).unwrap_or_default()
+        };
         let defrag_policy = |name: &str| {
             mirador_flow::defrag::Policy::ALL
                 .into_iter()
@@ -166,6 +170,8 @@ impl RuntimeConfig {
                     depth: stream.reassembly.depth.bytes(),
                     max_buffered_bytes: stream.reassembly.max_buffered_per_direction.bytes(),
                     max_segments: stream.reassembly.max_segments_per_direction,
+                    urgent: urgent_policy(stream.reassembly.urgent.policy),
+                    urgent_oob_limit: urgent_policy(stream.reassembly.urgent.oob_limit_policy),
                     ..Default::default()
                 },
             },
@@ -225,6 +231,8 @@ pub struct TcpMeta {
     pub payload_len: u32,
     /// Payload bytes declared but not captured.
     pub missing: u32,
+    /// The urgent pointer (0 without URG).
+    pub urgent: u16,
 }
 
 /// The fixed part of one packet in a batch.
@@ -439,6 +447,8 @@ impl RuntimeStats {
                 .u64("syn", tcp.syn)
                 .u64("synack", tcp.synack)
                 .u64("rst", tcp.rst)
+                .u64("urg", tcp.urg)
+                .u64("urgent_oob_data", streams.urgent_oob)
                 .u64("pkt_out_of_window", tcp.out_of_window)
                 .u64("ssn_memcap_drop", budget.session_drops)
                 .u64(
@@ -518,6 +528,7 @@ impl RuntimeStats {
             c.syn += w.tcp.syn;
             c.synack += w.tcp.synack;
             c.rst += w.tcp.rst;
+            c.urg += w.tcp.urg;
             c.out_of_window += w.tcp.out_of_window;
             b.session_drops += w.budget.session_drops;
             b.segment_drops += w.budget.segment_drops;
@@ -955,6 +966,7 @@ impl Sharded {
             payload_off: u32::try_from(f.payload_off).unwrap_or(u32::MAX),
             payload_len: u32::try_from(f.payload_len).unwrap_or(0),
             missing: f.missing,
+            urgent: f.urgent,
         });
         if filler && tcp.is_none_or(|t| t.payload_len == 0) {
             return;

@@ -149,6 +149,14 @@ pub fn flow_record(
             if e.user.tcp.had_gap(1) {
                 t.bool("tc_gap", true);
             }
+            // Suricata writes these only when the urgent policy `oob` removed
+            // bytes from a direction.
+            for (dir, name) in [(0, "ts_urgent_oob_data"), (1, "tc_urgent_oob_data")] {
+                let n = e.user.tcp.urgent_oob_bytes(dir);
+                if n > 0 {
+                    t.u64(name, u64::from(n));
+                }
+            }
         });
     }
     if let (Some(m), Some(l)) = (&e.user.mirror, label) {

@@ -87,6 +87,8 @@ pub struct StreamTotals {
     pub dropped_segments: u64,
     /// Segments out of window.
     pub out_of_window: u64,
+    /// Urgent bytes handled as out-of-band (`tcp.urgent_oob_data`).
+    pub urgent_oob: u64,
 }
 
 impl StreamTotals {
@@ -105,6 +107,7 @@ impl StreamTotals {
         self.depth_reached += c.depth_reached;
         self.dropped_segments += c.dropped_segments;
         self.out_of_window += c.out_of_window;
+        self.urgent_oob += c.urgent_oob;
     }
 
     /// Adds another total.
@@ -121,6 +124,7 @@ impl StreamTotals {
         self.depth_reached += o.depth_reached;
         self.dropped_segments += o.dropped_segments;
         self.out_of_window += o.out_of_window;
+        self.urgent_oob += o.urgent_oob;
     }
 
     /// The share of stream bytes the mirror lost, in percent: bytes
@@ -369,6 +373,7 @@ impl Worker {
             missing: tcp.missing,
             window: tcp.window,
             wscale: tcp.wscale,
+            urgent: tcp.urgent,
         };
         let (client, server) = m.key.endpoints(flow.client_dir());
         let policies = &self.shared.policies;
