@@ -235,6 +235,15 @@ pub struct TcpMeta {
     pub urgent: u16,
 }
 
+/// pcap linktypes of the frames a batch holds: the inner frame from its
+/// Ethernet header, or from its IP header where it has no L2 (raw-IP
+/// captures, GENEVE/GRE carrying IP, rebuilt datagrams).
+pub const LINKTYPE_ETHERNET: u16 = 1;
+/// See [`LINKTYPE_ETHERNET`].
+pub const LINKTYPE_IPV4: u16 = 228;
+/// See [`LINKTYPE_ETHERNET`].
+pub const LINKTYPE_IPV6: u16 = 229;
+
 /// The fixed part of one packet in a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Meta {
@@ -266,6 +275,10 @@ pub struct Meta {
     pub ttl: u8,
     /// IPv6.
     pub v6: bool,
+    /// The pcap linktype that describes the frame's bytes (alerts'
+    /// `packet_info.linktype`): Ethernet, or IPv4/IPv6 where the frame
+    /// starts at the IP header.
+    pub linktype: u16,
     /// ICMP echo id and sequence (echo requests and replies).
     pub icmp_echo: Option<(u16, u16)>,
     /// Non-fatal decoder events of the packet.
@@ -792,6 +805,7 @@ impl Sharded {
             payload: (0, 0),
             ttl: 0,
             v6: false,
+            linktype: LINKTYPE_ETHERNET,
             icmp_echo: None,
             events: mirador_wire::EventSet::default(),
             icmp: None,
@@ -1002,6 +1016,12 @@ impl Sharded {
             }
             _ => None,
         };
+        let starts_at_ip = |h: &[u8]| std::ptr::eq(h.as_ptr(), packet.frame.as_ptr());
+        let frame_linktype = match packet.network {
+            Network::Ipv4 { header, .. } if starts_at_ip(header) => LINKTYPE_IPV4,
+            Network::Ipv6 { header, .. } if starts_at_ip(header) => LINKTYPE_IPV6,
+            _ => LINKTYPE_ETHERNET,
+        };
         let b = &mut self.filling[shard];
         let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
         b.arena.extend_from_slice(packet.frame);
@@ -1019,6 +1039,7 @@ impl Sharded {
             payload,
             ttl,
             v6,
+            linktype: frame_linktype,
             icmp_echo,
             events: packet.events,
             icmp,

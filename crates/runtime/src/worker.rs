@@ -601,6 +601,7 @@ impl Worker {
                             ttl: 0,
                             tcp_flags: None,
                             icmp: None,
+                            linktype: crate::LINKTYPE_ETHERNET,
                         };
                         let (client, server) = e.key.endpoints(e.flow.client_dir());
                         let flow = e.flow;
@@ -789,6 +790,7 @@ pub(crate) struct Here<'a> {
     pub ttl: u8,
     pub tcp_flags: Option<u8>,
     pub icmp: Option<(u8, u8)>,
+    pub linktype: u16,
 }
 
 impl<'a> Here<'a> {
@@ -800,6 +802,7 @@ impl<'a> Here<'a> {
             ttl: m.ttl,
             tcp_flags: m.tcp_flags,
             icmp: m.icmp,
+            linktype: m.linktype,
         }
     }
 }
@@ -1080,7 +1083,7 @@ fn emit_alert(
                 mirror: user.mirror.as_ref().zip(label),
                 seed: shared.seed,
                 payload: (opts.payload || opts.payload_printable).then_some(data),
-                packet: (opts.packet && !frame.is_empty()).then_some(frame),
+                packet: (opts.packet && !frame.is_empty()).then_some((frame, here.linktype)),
             },
         );
     }
