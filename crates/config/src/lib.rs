@@ -82,7 +82,7 @@ pub use mirror::{DedupSettings, MirrorConfig, Session, SessionKey, UnknownSessio
 pub use overrides::parse_set;
 pub use sections::{
     ChecksumValidation, DecoderConfig, EveAlertOptions, EveOutput, FlowTimeoutSet, FlowTimeouts,
-    OutputsConfig, ReassemblyConfig, StreamConfig, TunnelDecoder,
+    OutputsConfig, ReassemblyConfig, StreamConfig, TunnelDecoder, UrgentConfig, UrgentPolicy,
 };
 pub use validate::MAX_TUNNEL_PORTS;
 pub use values::{

@@ -150,6 +150,85 @@ impl Default for DecoderConfig {
     }
 }
 
+/// `stream.reassembly.urgent.policy` (and `oob-limit-policy`): what TCP urgent data
+/// does to the reassembled stream. Suricata's values, case-sensitive as in Suricata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UrgentPolicy {
+    /// The urgent byte stays in the stream (default).
+    #[default]
+    Inline,
+    /// Suricata drops urgent packets in IPS mode; a mirror target cannot, so the
+    /// stream keeps the byte as with `inline`. As `oob-limit-policy`, a segment beyond
+    /// the limit is left out of the stream.
+    Drop,
+    /// The last byte of an urgent segment is out-of-band: left out of the stream.
+    Oob,
+    /// The last byte of an urgent segment is left out as a gap.
+    Gap,
+}
+
+impl UrgentPolicy {
+    /// The configuration name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UrgentPolicy::Inline => "inline",
+            UrgentPolicy::Drop => "drop",
+            UrgentPolicy::Oob => "oob",
+            UrgentPolicy::Gap => "gap",
+        }
+    }
+}
+
+fn urgent_policy<E: de::Error>(v: &str, allowed: &[UrgentPolicy]) -> Result<UrgentPolicy, E> {
+    allowed
+        .iter()
+        .copied()
+        .find(|p| p.as_str() == v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
+            E::custom(format_args!(
+                "invalid value '{v}', expected one of {}",
+                names.join(", ")
+            ))
+        })
+}
+
+impl<'de> Deserialize<'de> for UrgentPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = String::deserialize(d)?;
+        urgent_policy(
+            &v,
+            &[
+                UrgentPolicy::Inline,
+                UrgentPolicy::Drop,
+                UrgentPolicy::Oob,
+                UrgentPolicy::Gap,
+            ],
+        )
+    }
+}
+
+/// `oob-limit-policy` takes every policy but `oob` (Suricata refuses it there).
+fn de_oob_limit<'de, D: Deserializer<'de>>(d: D) -> Result<UrgentPolicy, D::Error> {
+    let v = String::deserialize(d)?;
+    urgent_policy(
+        &v,
+        &[UrgentPolicy::Inline, UrgentPolicy::Drop, UrgentPolicy::Gap],
+    )
+}
+
+/// `stream.reassembly.urgent` (Suricata's keys and meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UrgentConfig {
+    /// `policy`: `inline` (default), `drop`, `oob` or `gap`.
+    pub policy: UrgentPolicy,
+    /// `oob-limit-policy`: what `oob` does once a direction has had 65535 out-of-band
+    /// bytes: `inline` (default), `drop` or `gap`.
+    #[serde(deserialize_with = "de_oob_limit")]
+    pub oob_limit_policy: UrgentPolicy,
+}
+
 /// `stream.reassembly`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -173,6 +252,8 @@ pub struct ReassemblyConfig {
     /// yes; Suricata's is no unless inline or a rule uses the event).
     #[serde(deserialize_with = "de_bool")]
     pub check_overlap_different_data: bool,
+    /// `urgent`: TCP urgent data handling.
+    pub urgent: UrgentConfig,
 }
 
 impl Default for ReassemblyConfig {
@@ -183,6 +264,7 @@ impl Default for ReassemblyConfig {
             max_segments_per_direction: 3072,
             max_buffered_per_direction: ByteSize::mib(4),
             check_overlap_different_data: true,
+            urgent: UrgentConfig::default(),
         }
     }
 }

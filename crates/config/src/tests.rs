@@ -356,6 +356,19 @@ fn error_bad_values_elsewhere() {
         "'1zb'",
     );
     assert_err(
+        &err("stream:\n  reassembly:\n    urgent:\n      policy: OOB\n"),
+        4,
+        "stream.reassembly.urgent.policy",
+        "invalid value 'OOB', expected one of inline, drop, oob, gap",
+    );
+    // Suricata refuses `oob` as the limit's policy.
+    assert_err(
+        &err("stream:\n  reassembly:\n    urgent:\n      oob-limit-policy: oob\n"),
+        4,
+        "stream.reassembly.urgent.oob-limit-policy",
+        "expected one of inline, drop, gap",
+    );
+    assert_err(
         &err("checksum-validation: some\n"),
         1,
         "checksum-validation",
@@ -436,6 +449,18 @@ fn set_each_suricata_key() {
         }),
         ("stream.reassembly.depth", "0", |c| {
             c.stream.reassembly.depth == ByteSize(0)
+        }),
+        ("stream.reassembly.urgent.policy", "oob", |c| {
+            c.stream.reassembly.urgent.policy == UrgentPolicy::Oob
+        }),
+        ("stream.reassembly.urgent.policy", "gap", |c| {
+            c.stream.reassembly.urgent.policy == UrgentPolicy::Gap
+        }),
+        ("stream.reassembly.urgent.policy", "drop", |c| {
+            c.stream.reassembly.urgent.policy == UrgentPolicy::Drop
+        }),
+        ("stream.reassembly.urgent.oob-limit-policy", "gap", |c| {
+            c.stream.reassembly.urgent.oob_limit_policy == UrgentPolicy::Gap
         }),
         ("checksum-validation", "all", |c| {
             c.checksum_validation == ChecksumValidation::All

@@ -39,6 +39,19 @@
 //!   the same segment with those bytes (a retransmission, or the fuller of
 //!   two mirror copies) fills the hole; otherwise it is delivered as a gap.
 //!
+//! * **Urgent data** ([`UrgentPolicy`], Suricata's
+//!   `stream.reassembly.urgent.policy`). With `oob`, the *last* byte of a
+//!   segment whose URG flag is set and whose urgent pointer lies inside its
+//!   payload is out-of-band data, not stream data: it is left out, and every
+//!   later sequence number of the direction (segments and the other side's
+//!   ACKs) is shifted down by the count of such bytes, so the bytes around it
+//!   join up. At most 65535 such bytes are tracked per direction
+//!   (`stream.reassembly_urgent_oob_limit_reached`); beyond that
+//!   `oob-limit-policy` applies. With `gap`, that byte is left out but its
+//!   sequence number kept: it becomes a gap. `inline` keeps it as data, and so
+//!   does `drop` (Suricata drops urgent packets only in IPS mode; a mirror
+//!   target cannot).
+//!
 //! # Memory bound
 //!
 //! Buffered bytes are held in owned `Vec<u8>` *pieces* keyed by stream
@@ -66,6 +79,7 @@ use mirador_wire::Timestamp;
 const TH_FIN: u8 = 0x01;
 const TH_SYN: u8 = 0x02;
 const TH_RST: u8 = 0x04;
+const TH_URG: u8 = 0x20;
 
 /// The target-based overlap policy: which bytes the receiving host keeps
 /// when a new segment overlaps data it already holds.
@@ -169,6 +183,64 @@ impl std::fmt::Display for Policy {
     }
 }
 
+/// What the stream does with TCP urgent data (Suricata's
+/// `stream.reassembly.urgent.policy` and `oob-limit-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UrgentPolicy {
+    /// The urgent byte stays in the stream (Suricata's default; also what a
+    /// receiver with `SO_OOBINLINE` sees).
+    #[default]
+    Inline,
+    /// Suricata drops urgent packets in IPS mode. A mirror target cannot
+    /// drop, and in IDS mode Suricata keeps the byte, so the stream does as
+    /// with [`UrgentPolicy::Inline`]. As `oob-limit-policy`: a segment beyond
+    /// the limit is left out of the stream (its bytes become a gap), as
+    /// Suricata's dropped packet is.
+    Drop,
+    /// The last byte of an urgent segment is out-of-band: removed, and the
+    /// direction's later sequence numbers shifted so the stream joins up
+    /// (what a receiver without `SO_OOBINLINE` reads).
+    Oob,
+    /// The last byte of an urgent segment is left out, its sequence number
+    /// kept: a one-byte gap.
+    Gap,
+}
+
+impl UrgentPolicy {
+    /// Every policy.
+    pub const ALL: &'static [UrgentPolicy] = &[
+        UrgentPolicy::Inline,
+        UrgentPolicy::Drop,
+        UrgentPolicy::Oob,
+        UrgentPolicy::Gap,
+    ];
+
+    /// The configuration name (`inline`, `drop`, `oob`, `gap`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrgentPolicy::Inline => "inline",
+            UrgentPolicy::Drop => "drop",
+            UrgentPolicy::Oob => "oob",
+            UrgentPolicy::Gap => "gap",
+        }
+    }
+
+    /// Parses a configuration name (as Suricata, case-sensitive); `None`
+    /// if unknown.
+    pub fn from_name(name: &str) -> Option<UrgentPolicy> {
+        UrgentPolicy::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for UrgentPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Reassembly settings for one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamConfig {
@@ -188,7 +260,17 @@ pub struct StreamConfig {
     /// sequence number are out of window (the largest scaled TCP window is
     /// 2^30).
     pub max_window: u32,
+    /// `stream.reassembly.urgent.policy`.
+    pub urgent: UrgentPolicy,
+    /// `stream.reassembly.urgent.oob-limit-policy`: what `oob` does once a
+    /// direction has [`MAX_URGENT_OOB`] out-of-band bytes (`inline`, `drop`
+    /// or `gap`; `oob` reads as `inline`).
+    pub urgent_oob_limit: UrgentPolicy,
 }
+
+/// Out-of-band bytes tracked per direction at most (Suricata keeps the
+/// count in 16 bits).
+pub const MAX_URGENT_OOB: u16 = u16::MAX;
 
 impl Default for StreamConfig {
     /// BSD policy, depth 1 MiB (Suricata), 4 MiB and 3072 segments buffered
@@ -201,6 +283,8 @@ impl Default for StreamConfig {
             max_segments: 3072,
             inline: false,
             max_window: 1 << 30,
+            urgent: UrgentPolicy::Inline,
+            urgent_oob_limit: UrgentPolicy::Inline,
         }
     }
 }
@@ -227,6 +311,8 @@ pub enum Event {
     SegmentMemcapDrop,
     /// A segment beyond the window.
     PacketOutOfWindow,
+    /// The direction reached [`MAX_URGENT_OOB`] out-of-band bytes.
+    UrgentOobLimitReached,
 }
 
 impl Event {
@@ -239,6 +325,7 @@ impl Event {
         Event::PktRetransmission,
         Event::SegmentMemcapDrop,
         Event::PacketOutOfWindow,
+        Event::UrgentOobLimitReached,
     ];
 
     /// The Suricata-style name, e.g. `stream.reassembly_seq_gap`.
@@ -251,6 +338,7 @@ impl Event {
             Event::PktRetransmission => "stream.pkt_retransmission",
             Event::SegmentMemcapDrop => "stream.reassembly_memcap",
             Event::PacketOutOfWindow => "stream.est_packet_out_of_window",
+            Event::UrgentOobLimitReached => "stream.reassembly_urgent_oob_limit_reached",
         }
     }
 
@@ -373,6 +461,11 @@ pub struct StreamCounters {
     pub out_of_window: u64,
     /// RST segments seen.
     pub resets: u64,
+    /// Urgent bytes handled as out-of-band under `oob`, the limit's
+    /// included (Suricata's `tcp.urgent_oob_data`).
+    pub urgent_oob: u64,
+    /// Segments left out whole by `oob-limit-policy: drop`.
+    pub urgent_dropped: u64,
 }
 
 /// A piece of delivered stream.
@@ -454,6 +547,12 @@ pub struct StreamDir {
     pending: Events,
     counters: StreamCounters,
     last_seen: Option<Timestamp>,
+    /// Out-of-band bytes removed so far: later sequence numbers of this
+    /// direction are shifted down by this much.
+    urg_offset: u16,
+    /// Sequence number (as sent) of the latest out-of-band byte: an ACK at or
+    /// before it does not cover it yet.
+    urg_seq: u32,
 }
 
 impl StreamDir {
@@ -476,6 +575,8 @@ impl StreamDir {
             pending: Events::NONE,
             counters: StreamCounters::default(),
             last_seen: None,
+            urg_offset: 0,
+            urg_seq: 0,
         }
     }
 
@@ -500,9 +601,13 @@ impl StreamDir {
     }
 
     /// The next expected sequence number (end of the contiguous data
-    /// received), once known.
+    /// received), once known, in the sender's numbering (out-of-band bytes
+    /// included).
     pub fn next_seq(&self) -> Option<u32> {
-        self.base_seq.map(|b| b.wrapping_add(self.rcv_nxt as u32))
+        self.base_seq.map(|b| {
+            b.wrapping_add(self.rcv_nxt as u32)
+                .wrapping_add(u32::from(self.urg_offset))
+        })
     }
 
     /// Stream offset of the end of the contiguous data received (the bytes
@@ -557,6 +662,12 @@ impl StreamDir {
         self.last_seen
     }
 
+    /// Out-of-band urgent bytes removed from this direction (Suricata's
+    /// `ts_urgent_oob_data` / `tc_urgent_oob_data`).
+    pub fn urgent_oob_bytes(&self) -> u16 {
+        self.urg_offset
+    }
+
     /// Events raised since the last [`StreamDir::take_events`], kept.
     pub fn pending_events(&self) -> Events {
         self.pending
@@ -604,6 +715,85 @@ impl StreamDir {
     /// * RST: recorded, payload ignored; the state machine decides whether
     ///   to stop feeding this direction.
     pub fn segment(
+        &mut self,
+        now: Timestamp,
+        seq: u32,
+        payload: &[u8],
+        flags: u8,
+        truncated_missing: u32,
+    ) -> SegmentOutcome {
+        self.segment_urgent(now, seq, payload, flags, truncated_missing, 0)
+    }
+
+    /// [`StreamDir::segment`] with the TCP header's urgent pointer, which
+    /// counts when `flags` has URG: under [`UrgentPolicy::Oob`] or
+    /// [`UrgentPolicy::Gap`], a pointer inside the segment makes its last
+    /// byte urgent (Suricata's reading: only that byte is out-of-band,
+    /// wherever the pointer points).
+    pub fn segment_urgent(
+        &mut self,
+        now: Timestamp,
+        seq: u32,
+        payload: &[u8],
+        flags: u8,
+        truncated_missing: u32,
+        urgent: u16,
+    ) -> SegmentOutcome {
+        // Bytes after removed out-of-band bytes move down by their count.
+        let shifted = seq.wrapping_sub(u32::from(self.urg_offset));
+        let (mut payload, mut missing) = (payload, truncated_missing);
+        let mut limit_reached = false;
+        let total = payload.len() as u64 + u64::from(missing);
+        if flags & (TH_URG | TH_RST) == TH_URG
+            && matches!(self.cfg.urgent, UrgentPolicy::Oob | UrgentPolicy::Gap)
+            && urgent > 0
+            && u64::from(urgent) <= total
+        {
+            let oob = self.cfg.urgent == UrgentPolicy::Oob;
+            let mut strip = true;
+            let mut dropped = false;
+            if oob {
+                if self.urg_offset < MAX_URGENT_OOB {
+                    self.urg_offset += 1;
+                    self.urg_seq = seq.wrapping_add((total - 1) as u32);
+                    limit_reached = self.urg_offset == MAX_URGENT_OOB;
+                } else {
+                    match self.cfg.urgent_oob_limit {
+                        UrgentPolicy::Drop => {
+                            // Suricata drops the packet before reassembly:
+                            // its bytes never enter the stream.
+                            self.counters.urgent_dropped += 1;
+                            payload = &[];
+                            missing = 0;
+                            strip = false;
+                            dropped = true;
+                        }
+                        UrgentPolicy::Gap => {}
+                        UrgentPolicy::Inline | UrgentPolicy::Oob => strip = false,
+                    }
+                }
+                // Suricata counts every urgent byte handled as `oob`, the
+                // limit's included, but not the dropped ones.
+                if !dropped {
+                    self.counters.urgent_oob += 1;
+                }
+            }
+            if strip {
+                if missing > 0 {
+                    missing -= 1;
+                } else {
+                    payload = &payload[..payload.len().saturating_sub(1)];
+                }
+            }
+        }
+        let mut out = self.insert(now, shifted, payload, flags, missing);
+        if limit_reached {
+            self.raise(&mut out.events, Event::UrgentOobLimitReached);
+        }
+        out
+    }
+
+    fn insert(
         &mut self,
         now: Timestamp,
         seq: u32,
@@ -896,6 +1086,13 @@ impl StreamDir {
         let Some(base) = self.base_seq else {
             return;
         };
+        // ACKs count the out-of-band bytes the stream left out; an ACK that
+        // does not yet cover the latest one counts only the earlier ones.
+        let mut shift = u32::from(self.urg_offset);
+        if shift > 0 && (ack.wrapping_sub(self.urg_seq) as i32) <= 0 {
+            shift -= 1;
+        }
+        let ack = ack.wrapping_sub(shift);
         let off = self.offset_of(base, ack);
         let window_end = i64::try_from(self.rcv_nxt)
             .unwrap_or(i64::MAX)
@@ -1039,6 +1236,8 @@ mod tests {
             max_segments: 1 << 16,
             inline: false,
             max_window: 1 << 30,
+            urgent: UrgentPolicy::Inline,
+            urgent_oob_limit: UrgentPolicy::Inline,
         }
     }
 
@@ -1098,6 +1297,158 @@ mod tests {
 
     fn ack_to(s: &mut StreamDir, off: u32) {
         s.ack(ISN.wrapping_add(1).wrapping_add(off));
+    }
+
+    // ---- urgent data ------------------------------------------------------
+
+    fn urgent_cfg(urgent: UrgentPolicy, limit: UrgentPolicy) -> StreamConfig {
+        StreamConfig {
+            urgent,
+            urgent_oob_limit: limit,
+            ..cfg(Policy::Bsd)
+        }
+    }
+
+    /// Sends `data` with URG and urgent pointer `urp` at stream offset `off`
+    /// (as the sender numbers it).
+    fn send_urg(s: &mut StreamDir, off: u32, data: &[u8], urp: u16) -> SegmentOutcome {
+        let seq = ISN.wrapping_add(1).wrapping_add(off);
+        s.segment_urgent(t(), seq, data, 0x18 | TH_URG, 0, urp)
+    }
+
+    /// suricata-verify tcp-urgp-01: "GET /malic", then "X" with URG and
+    /// pointer 1, then "ious": the policy decides what the stream holds.
+    fn urgp_01(urgent: UrgentPolicy) -> (Vec<u8>, StreamDir) {
+        let mut s = started(urgent_cfg(urgent, UrgentPolicy::Inline));
+        send(&mut s, 0, b"GET /malic");
+        send_urg(&mut s, 10, b"X", 1);
+        // The receiver's ACK of the urgent byte, then of everything.
+        ack_to(&mut s, 11);
+        send(&mut s, 11, b"ious HTTP/1.1\r\n");
+        ack_to(&mut s, 26);
+        let out = text(&drain(&mut s));
+        (out, s)
+    }
+
+    #[test]
+    fn urgent_policies_on_suricata_verify_urgp_01() {
+        let (out, s) = urgp_01(UrgentPolicy::Inline);
+        assert_eq!(out, b"GET /malicXious HTTP/1.1\r\n");
+        assert_eq!(s.urgent_oob_bytes(), 0);
+        // IDS mode cannot drop: the byte stays, as with inline.
+        let (out, _) = urgp_01(UrgentPolicy::Drop);
+        assert_eq!(out, b"GET /malicXious HTTP/1.1\r\n");
+        let (out, mut s) = urgp_01(UrgentPolicy::Oob);
+        assert_eq!(out, b"GET /malicious HTTP/1.1\r\n");
+        assert_eq!(s.urgent_oob_bytes(), 1);
+        assert_eq!(s.counters().urgent_oob, 1);
+        assert_eq!(s.counters().gaps, 0, "the ACKs are shifted too");
+        assert!(!s.take_events().contains(Event::SeqGap));
+        assert_eq!(s.next_seq(), Some(ISN + 1 + 26), "sender's numbering");
+        let (out, mut s) = urgp_01(UrgentPolicy::Gap);
+        assert_eq!(out, b"GET /malic?ious HTTP/1.1\r\n");
+        assert_eq!(s.urgent_oob_bytes(), 0);
+        assert!(s.take_events().contains(Event::SeqGap));
+    }
+
+    #[test]
+    fn urgent_oob_takes_the_last_byte_wherever_the_pointer_points() {
+        // tcp-urgp-04: "XY" with pointer 2 leaves "X" in the stream.
+        let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+        send(&mut s, 0, b"malic");
+        send_urg(&mut s, 5, b"XY", 2);
+        send(&mut s, 7, b"ious");
+        s.flush();
+        assert_eq!(text(&drain(&mut s)), b"malicXious");
+        // Suricata's reading: pointer 1 inside "XYZ" still takes "Z".
+        let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+        send_urg(&mut s, 0, b"XYZ", 1);
+        send(&mut s, 3, b"-");
+        s.flush();
+        assert_eq!(text(&drain(&mut s)), b"XY-");
+    }
+
+    #[test]
+    fn urgent_pointer_outside_the_segment_or_without_urg_is_ignored() {
+        for (flags, urp) in [(0x18 | TH_URG, 0), (0x18 | TH_URG, 4), (0x18, 1)] {
+            let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+            s.segment_urgent(t(), ISN + 1, b"abc", flags, 0, urp);
+            send(&mut s, 3, b"d");
+            s.flush();
+            assert_eq!(text(&drain(&mut s)), b"abcd", "flags {flags:#x} urp {urp}");
+            assert_eq!(s.urgent_oob_bytes(), 0);
+        }
+        // RST payloads are ignored anyway.
+        let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+        s.segment_urgent(t(), ISN + 1, b"abc", TH_RST | TH_URG, 0, 1);
+        assert_eq!(s.urgent_oob_bytes(), 0);
+    }
+
+    #[test]
+    fn urgent_byte_cut_by_truncation_is_taken_from_the_hole() {
+        let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+        // 4 bytes declared, 2 captured: the urgent (last) byte was never
+        // captured, so the hole shrinks and the captured bytes stay.
+        s.segment_urgent(t(), ISN + 1, b"ab", 0x18 | TH_URG, 2, 4);
+        send(&mut s, 4, b"e");
+        s.flush();
+        assert_eq!(text(&drain(&mut s)), b"ab?e");
+        // A lone urgent byte leaves nothing, and nothing is missing.
+        let mut s = started(urgent_cfg(UrgentPolicy::Oob, UrgentPolicy::Inline));
+        send(&mut s, 0, b"a");
+        send_urg(&mut s, 1, b"!", 1);
+        send(&mut s, 2, b"b");
+        ack_to(&mut s, 3);
+        assert_eq!(text(&drain(&mut s)), b"ab");
+    }
+
+    #[test]
+    fn urgent_oob_limit_policies() {
+        for (limit, want) in [
+            (UrgentPolicy::Inline, &b"a!b"[..]),
+            (UrgentPolicy::Gap, b"a?b"),
+            (UrgentPolicy::Drop, b"a??b"),
+        ] {
+            let mut s = started(urgent_cfg(UrgentPolicy::Oob, limit));
+            s.urg_offset = MAX_URGENT_OOB - 1;
+            // Offsets below are as the sender numbers them: the removed
+            // bytes come first.
+            let base = u32::from(MAX_URGENT_OOB) - 1;
+            let out = send_urg(&mut s, base, b"#", 1);
+            assert!(out.events.contains(Event::UrgentOobLimitReached));
+            assert!(s.take_events().contains(Event::UrgentOobLimitReached));
+            assert_eq!(s.urgent_oob_bytes(), MAX_URGENT_OOB);
+            let base = base + 1;
+            send(&mut s, base, b"a");
+            // Beyond the limit: the next urgent segment ("x!" under drop,
+            // "!" otherwise) follows oob-limit-policy.
+            if limit == UrgentPolicy::Drop {
+                send_urg(&mut s, base + 1, b"x!", 2);
+                send(&mut s, base + 3, b"b");
+                assert_eq!(s.counters().urgent_dropped, 1);
+            } else {
+                send_urg(&mut s, base + 1, b"!", 1);
+                send(&mut s, base + 2, b"b");
+            }
+            assert!(!s.take_events().contains(Event::UrgentOobLimitReached));
+            assert_eq!(s.urgent_oob_bytes(), MAX_URGENT_OOB);
+            let counted = if limit == UrgentPolicy::Drop { 1 } else { 2 };
+            assert_eq!(s.counters().urgent_oob, counted);
+            s.flush();
+            assert_eq!(text(&drain(&mut s)), want, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn urgent_policy_names() {
+        for p in UrgentPolicy::ALL {
+            assert_eq!(UrgentPolicy::from_name(p.as_str()), Some(*p));
+        }
+        assert_eq!(UrgentPolicy::from_name("OOB"), None);
+        assert_eq!(
+            Event::UrgentOobLimitReached.as_str(),
+            "stream.reassembly_urgent_oob_limit_reached"
+        );
     }
 
     // ---- policies -------------------------------------------------------
@@ -1672,6 +2023,9 @@ mod tests {
             policy in proptest::sample::select(Policy::ALL),
             inline in any::<bool>(),
             depth in prop_oneof![Just(0u64), 1u64..4000],
+            urgent in proptest::sample::select(UrgentPolicy::ALL),
+            urgent_oob_limit in proptest::sample::select(UrgentPolicy::ALL),
+            near_limit in any::<bool>(),
         ) {
             let c = StreamConfig {
                 policy,
@@ -1680,8 +2034,13 @@ mod tests {
                 max_segments: 16,
                 inline,
                 max_window: 1 << 16,
+                urgent,
+                urgent_oob_limit,
             };
             let mut s = StreamDir::new(c);
+            if near_limit {
+                s.urg_offset = MAX_URGENT_OOB - 2;
+            }
             let mut next = 0u64;
             for (op, r, len, fill, missing, flags) in ops {
                 let near = isn.wrapping_add(r % 6000).wrapping_sub(500);
@@ -1689,7 +2048,9 @@ mod tests {
                     0..=2 => {
                         let payload = vec![fill; len];
                         let m = if op == 2 { missing } else { 0 };
-                        s.segment(t(), near, &payload, flags, m);
+                        // Any urgent pointer, in or beyond the segment.
+                        let urp = (r >> 20) as u16 % 400;
+                        s.segment_urgent(t(), near, &payload, flags, m, urp);
                     }
                     3 => s.ack(near),
                     4 => s.flush(),

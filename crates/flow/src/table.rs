@@ -72,6 +72,8 @@ pub mod tcp_flags {
     pub const PSH: u8 = 0x08;
     /// ACK.
     pub const ACK: u8 = 0x10;
+    /// URG.
+    pub const URG: u8 = 0x20;
 }
 use tcp_flags::{ACK, FIN, RST, SYN};
 

@@ -42,7 +42,7 @@
 //! `stream.reassembly_memcap`), so sequence tracking continues.
 
 use crate::reassembly::{Chunk, Events, Policy, StreamConfig, StreamCounters, StreamDir};
-use crate::table::tcp_flags::{ACK, FIN, RST, SYN};
+use crate::table::tcp_flags::{ACK, FIN, RST, SYN, URG};
 use mirador_wire::{Inner, Network, Timestamp, Transport};
 
 /// Session-level settings (Suricata's `stream.*` keys).
@@ -87,6 +87,8 @@ pub struct Segment<'a> {
     pub window: u16,
     /// The window-scale shift of a SYN that carries the option.
     pub wscale: Option<u8>,
+    /// The urgent pointer (meaningful with the URG flag).
+    pub urgent: u16,
 }
 
 /// The TCP fields of a packet the session tracker needs.
@@ -108,6 +110,8 @@ pub struct SegmentFields {
     pub payload_len: usize,
     /// Payload bytes the IP length declared but the capture cut off.
     pub missing: u32,
+    /// The urgent pointer (meaningful with the URG flag).
+    pub urgent: u16,
 }
 
 /// The TCP fields of `p`: where its payload lies in `p.frame`, its
@@ -143,14 +147,17 @@ pub fn segment_fields(p: &Inner<'_>) -> Option<SegmentFields> {
     if off > p.frame.len() || p.frame.len() - off < p.payload.len() {
         return None;
     }
+    let header = off.checked_sub(usize::from(header_len));
     let wscale = if flags & SYN != 0 {
-        let opts = off
-            .checked_sub(usize::from(header_len))
-            .and_then(|h| p.frame.get(h + 20..off))
-            .unwrap_or(&[]);
+        let opts = header.and_then(|h| p.frame.get(h + 20..off)).unwrap_or(&[]);
         window_scale(opts)
     } else {
         None
+    };
+    // The decoder does not keep the urgent pointer: read it from the header.
+    let urgent = match header.and_then(|h| p.frame.get(h + 18..h + 20)) {
+        Some(&[a, b]) if flags & URG != 0 => u16::from_be_bytes([a, b]),
+        _ => 0,
     };
     Some(SegmentFields {
         seq,
@@ -161,6 +168,7 @@ pub fn segment_fields(p: &Inner<'_>) -> Option<SegmentFields> {
         payload_off: off,
         payload_len: p.payload.len(),
         missing,
+        urgent,
     })
 }
 
@@ -318,6 +326,8 @@ pub struct TcpCounters {
     /// Data packets ignored because they started beyond the receiver's
     /// advertised window.
     pub out_of_window: u64,
+    /// Packets with the URG flag (Suricata's `tcp.urg`).
+    pub urg: u64,
 }
 
 const F_ASYNC: u16 = 1;
@@ -457,6 +467,9 @@ impl TcpSession {
         if rst {
             counters.rst += 1;
         }
+        if fl & URG != 0 {
+            counters.urg += 1;
+        }
         if ack && !syn && !rst && seg.ack == 0 {
             events.insert(TcpEvent::PktBrokenAck);
         }
@@ -538,7 +551,7 @@ impl TcpSession {
         } else {
             (seg.payload, seg.missing)
         };
-        streams.dirs[d].segment(seg.ts, seg.seq, payload, fl, missing);
+        streams.dirs[d].segment_urgent(seg.ts, seg.seq, payload, fl, missing, seg.urgent);
         if ack && !rst && seg.ack != 0 {
             streams.dirs[1 - d].ack(seg.ack);
         }
@@ -822,6 +835,12 @@ impl TcpSession {
         self.streams
             .as_ref()
             .map_or(0, |s| s.dirs.iter().map(StreamDir::buffered_bytes).sum())
+    }
+
+    /// Out-of-band urgent bytes left out of direction `dir` (0 = to
+    /// server) under `stream.reassembly.urgent.policy: oob`.
+    pub fn urgent_oob_bytes(&self, dir: usize) -> u16 {
+        self.stream(dir).map_or(0, StreamDir::urgent_oob_bytes)
     }
 
     /// Whether direction `dir` delivered a gap.

@@ -125,6 +125,10 @@ impl RuntimeConfig {
         let stream = &config.stream;
         let d = &config.defrag;
         let policy = |name: &str| mirador_flow::reassembly::Policy::from_name(name);
+        // Same names on both sides; an unknown one cannot pass the config's parser.
+        let urgent_policy = |p: mirador_config::UrgentPolicy| {
+            mirador_flow::reassembly::UrgentPolicy::from_name(p.as_str()).unwrap_or_default()
+        };
         let defrag_policy = |name: &str| {
             mirador_flow::defrag::Policy::ALL
                 .into_iter()
@@ -166,6 +170,8 @@ impl RuntimeConfig {
                     depth: stream.reassembly.depth.bytes(),
                     max_buffered_bytes: stream.reassembly.max_buffered_per_direction.bytes(),
                     max_segments: stream.reassembly.max_segments_per_direction,
+                    urgent: urgent_policy(stream.reassembly.urgent.policy),
+                    urgent_oob_limit: urgent_policy(stream.reassembly.urgent.oob_limit_policy),
                     ..Default::default()
                 },
             },
@@ -225,7 +231,18 @@ pub struct TcpMeta {
     pub payload_len: u32,
     /// Payload bytes declared but not captured.
     pub missing: u32,
+    /// The urgent pointer (0 without URG).
+    pub urgent: u16,
 }
+
+/// pcap linktypes of the frames a batch holds: the inner frame from its
+/// Ethernet header, or from its IP header where it has no L2 (raw-IP
+/// captures, GENEVE/GRE carrying IP, rebuilt datagrams).
+pub const LINKTYPE_ETHERNET: u16 = 1;
+/// See [`LINKTYPE_ETHERNET`].
+pub const LINKTYPE_IPV4: u16 = 228;
+/// See [`LINKTYPE_ETHERNET`].
+pub const LINKTYPE_IPV6: u16 = 229;
 
 /// The fixed part of one packet in a batch.
 #[derive(Debug, Clone, Copy)]
@@ -258,6 +275,10 @@ pub struct Meta {
     pub ttl: u8,
     /// IPv6.
     pub v6: bool,
+    /// The pcap linktype that describes the frame's bytes (alerts'
+    /// `packet_info.linktype`): Ethernet, or IPv4/IPv6 where the frame
+    /// starts at the IP header.
+    pub linktype: u16,
     /// ICMP echo id and sequence (echo requests and replies).
     pub icmp_echo: Option<(u16, u16)>,
     /// Non-fatal decoder events of the packet.
@@ -439,6 +460,8 @@ impl RuntimeStats {
                 .u64("syn", tcp.syn)
                 .u64("synack", tcp.synack)
                 .u64("rst", tcp.rst)
+                .u64("urg", tcp.urg)
+                .u64("urgent_oob_data", streams.urgent_oob)
                 .u64("pkt_out_of_window", tcp.out_of_window)
                 .u64("ssn_memcap_drop", budget.session_drops)
                 .u64(
@@ -518,6 +541,7 @@ impl RuntimeStats {
             c.syn += w.tcp.syn;
             c.synack += w.tcp.synack;
             c.rst += w.tcp.rst;
+            c.urg += w.tcp.urg;
             c.out_of_window += w.tcp.out_of_window;
             b.session_drops += w.budget.session_drops;
             b.segment_drops += w.budget.segment_drops;
@@ -781,6 +805,7 @@ impl Sharded {
             payload: (0, 0),
             ttl: 0,
             v6: false,
+            linktype: LINKTYPE_ETHERNET,
             icmp_echo: None,
             events: mirador_wire::EventSet::default(),
             icmp: None,
@@ -955,6 +980,7 @@ impl Sharded {
             payload_off: u32::try_from(f.payload_off).unwrap_or(u32::MAX),
             payload_len: u32::try_from(f.payload_len).unwrap_or(0),
             missing: f.missing,
+            urgent: f.urgent,
         });
         if filler && tcp.is_none_or(|t| t.payload_len == 0) {
             return;
@@ -990,6 +1016,12 @@ impl Sharded {
             }
             _ => None,
         };
+        let starts_at_ip = |h: &[u8]| std::ptr::eq(h.as_ptr(), packet.frame.as_ptr());
+        let frame_linktype = match packet.network {
+            Network::Ipv4 { header, .. } if starts_at_ip(header) => LINKTYPE_IPV4,
+            Network::Ipv6 { header, .. } if starts_at_ip(header) => LINKTYPE_IPV6,
+            _ => LINKTYPE_ETHERNET,
+        };
         let b = &mut self.filling[shard];
         let offset = u32::try_from(b.arena.len()).unwrap_or(u32::MAX);
         b.arena.extend_from_slice(packet.frame);
@@ -1007,6 +1039,7 @@ impl Sharded {
             payload,
             ttl,
             v6,
+            linktype: frame_linktype,
             icmp_echo,
             events: packet.events,
             icmp,

@@ -149,6 +149,14 @@ pub fn flow_record(
             if e.user.tcp.had_gap(1) {
                 t.bool("tc_gap", true);
             }
+            // Suricata writes these only when the urgent policy `oob` removed
+            // bytes from a direction.
+            for (dir, name) in [(0, "ts_urgent_oob_data"), (1, "tc_urgent_oob_data")] {
+                let n = e.user.tcp.urgent_oob_bytes(dir);
+                if n > 0 {
+                    t.u64(name, u64::from(n));
+                }
+            }
         });
     }
     if let (Some(m), Some(l)) = (&e.user.mirror, label) {
@@ -256,8 +264,9 @@ pub struct AlertRecord<'a> {
     /// `payload`/`payload_printable` (what was inspected), when the config
     /// asks for them.
     pub payload: Option<&'a [u8]>,
-    /// `packet` (the inner frame), when the config asks for it.
-    pub packet: Option<&'a [u8]>,
+    /// `packet` (the inner frame) and the pcap linktype describing its
+    /// bytes, when the config asks for it.
+    pub packet: Option<(&'a [u8], u16)>,
 }
 
 /// Suricata's `payload_printable`: printable ASCII kept, others as `.`.
@@ -375,11 +384,16 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         .str("payload_printable", &printable(pl))
         .u64("payload_length", pl.len() as u64);
     }
-    if let Some(pk) = a.packet {
+    if let Some((pk, linktype)) = a.packet {
         o.str(
             "packet",
             &base64::engine::general_purpose::STANDARD.encode(pk),
         );
+        // Suricata writes the packet's linktype with it, so that a reader
+        // can decode the bytes.
+        o.obj("packet_info", |pi| {
+            pi.u64("linktype", u64::from(linktype));
+        });
     }
     if let Some((m, l)) = a.mirror {
         mirror_object(&mut o, m, l);
@@ -453,5 +467,44 @@ mod tests {
         // The Community ID is the flow's, from the client's side.
         let cid = community_id_v1(0, c.addr, s.addr, proto::TCP, c.port, s.port);
         assert_eq!(v["community_id"], cid.as_str());
+        assert!(v.get("packet").is_none() && v.get("packet_info").is_none());
+    }
+
+    #[test]
+    fn alert_packet_comes_with_its_linktype() {
+        let (c, s) = (ep("2001:db8::1", 12345), ep("2001:db8::2", 8080));
+        let (key, _) = FlowKey::new(3, VlanIds::EMPTY, proto::TCP, 0, c, s);
+        let mut out = Vec::new();
+        alert_record(
+            &mut out,
+            &AlertRecord {
+                ts: Timestamp::from_secs_nanos(1_700_000_000, 0),
+                pcap_cnt: 1,
+                key: &key,
+                src: c,
+                dst: s,
+                icmp: None,
+                to_server: true,
+                flow: None,
+                stream: false,
+                sig: AlertSignature {
+                    action: "allowed",
+                    gid: 1,
+                    sid: 1,
+                    rev: 1,
+                    msg: "",
+                    category: None,
+                    severity: 3,
+                    metadata: &[],
+                },
+                mirror: None,
+                seed: 0,
+                payload: None,
+                packet: Some((&[0x60, 0, 0, 0], 229)),
+            },
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["packet"], "YAAAAA==");
+        assert_eq!(v["packet_info"]["linktype"], 229);
     }
 }

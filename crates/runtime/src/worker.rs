@@ -88,6 +88,8 @@ pub struct StreamTotals {
     pub dropped_segments: u64,
     /// Segments out of window.
     pub out_of_window: u64,
+    /// Urgent bytes handled as out-of-band (`tcp.urgent_oob_data`).
+    pub urgent_oob: u64,
 }
 
 impl StreamTotals {
@@ -106,6 +108,7 @@ impl StreamTotals {
         self.depth_reached += c.depth_reached;
         self.dropped_segments += c.dropped_segments;
         self.out_of_window += c.out_of_window;
+        self.urgent_oob += c.urgent_oob;
     }
 
     /// Adds another total.
@@ -122,6 +125,7 @@ impl StreamTotals {
         self.depth_reached += o.depth_reached;
         self.dropped_segments += o.dropped_segments;
         self.out_of_window += o.out_of_window;
+        self.urgent_oob += o.urgent_oob;
     }
 
     /// The share of stream bytes the mirror lost, in percent: bytes
@@ -375,6 +379,7 @@ impl Worker {
             missing: tcp.missing,
             window: tcp.window,
             wscale: tcp.wscale,
+            urgent: tcp.urgent,
         };
         let (client, server) = m.key.endpoints(flow.client_dir());
         let policies = &self.shared.policies;
@@ -622,6 +627,7 @@ impl Worker {
                             ttl: 0,
                             tcp_flags: None,
                             icmp: None,
+                            linktype: crate::LINKTYPE_ETHERNET,
                         };
                         let (client, server) = e.key.endpoints(e.flow.client_dir());
                         let flow = e.flow;
@@ -811,6 +817,7 @@ pub(crate) struct Here<'a> {
     pub ttl: u8,
     pub tcp_flags: Option<u8>,
     pub icmp: Option<(u8, u8)>,
+    pub linktype: u16,
 }
 
 impl<'a> Here<'a> {
@@ -822,6 +829,7 @@ impl<'a> Here<'a> {
             ttl: m.ttl,
             tcp_flags: m.tcp_flags,
             icmp: m.icmp,
+            linktype: m.linktype,
         }
     }
 }
@@ -1145,7 +1153,7 @@ fn emit_alert(
                 mirror: user.mirror.as_ref().zip(label),
                 seed: shared.seed,
                 payload: (opts.payload || opts.payload_printable).then_some(data),
-                packet: (opts.packet && !frame.is_empty()).then_some(frame),
+                packet: (opts.packet && !frame.is_empty()).then_some((frame, here.linktype)),
             },
         );
     }

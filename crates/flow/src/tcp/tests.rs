@@ -1,5 +1,5 @@
 use super::*;
-use crate::reassembly::Event;
+use crate::reassembly::{Event, UrgentPolicy};
 use crate::table::tcp_flags::PSH;
 use proptest::prelude::*;
 
@@ -19,6 +19,8 @@ struct Harness {
     stream_events: [Events; 2],
     /// The window every segment advertises.
     window: u16,
+    /// The urgent pointer of the next segments.
+    urgent: u16,
 }
 
 impl Harness {
@@ -37,6 +39,7 @@ impl Harness {
             gaps: [0, 0],
             stream_events: [Events::NONE; 2],
             window: 65535,
+            urgent: 0,
         }
     }
 
@@ -63,6 +66,7 @@ impl Harness {
             missing,
             window: self.window,
             wscale: None,
+            urgent: self.urgent,
         };
         self.ssn.packet(
             &self.cfg,
@@ -579,6 +583,7 @@ fn window_scale_from_both_syns_widens_the_window() {
             missing: 0,
             window: 100,
             wscale: Some(4),
+            urgent: 0,
         };
         h.ssn.packet(
             &h.cfg,
@@ -633,4 +638,72 @@ fn synack_pickup_with_only_the_server_seen_goes_on_one_sided() {
     h.seg(S, 5000, 1001, SYN | ACK, b"");
     h.seg(S, 5001, 1016, ACK, b"* OK ready\r\n");
     assert_eq!(h.ssn.state(), SsnState::SynRecv);
+}
+
+/// suricata-verify tcp-urgp-01 and -04 at session level: "GET /malic", then
+/// an URG segment ("X" with pointer 1, or "XY" with pointer 2), the server's
+/// ACKs of it, then the rest of the request.
+fn urgent_session(urgent: UrgentPolicy, oob: &[u8]) -> Harness {
+    let mut cfg = TcpConfig::default();
+    cfg.stream.urgent = urgent;
+    let mut h = Harness::new(cfg);
+    handshake(&mut h);
+    h.seg(C, 1001, 5001, ACK | PSH, b"GET /malic");
+    h.urgent = oob.len() as u16;
+    h.seg(C, 1011, 5001, ACK | PSH | URG, oob);
+    h.urgent = 0;
+    let next = 1011 + oob.len() as u32;
+    // The ACK of the bytes before the urgent segment comes after it.
+    h.seg(S, 5001, 1011, ACK, b"");
+    assert_eq!(h.out[0], b"GET /malic");
+    h.seg(S, 5001, next, ACK, b"");
+    h.seg(C, next, 5001, ACK | PSH, b"ious HTTP/1.1\r\n\r\n");
+    h.seg(S, 5001, next + 17, ACK, b"");
+    h
+}
+
+#[test]
+fn urgent_policy_decides_what_the_stream_holds() {
+    let h = urgent_session(UrgentPolicy::Inline, b"X");
+    assert_eq!(h.out[0], b"GET /malicXious HTTP/1.1\r\n\r\n");
+    assert_eq!(h.counters.urg, 1);
+    let h = urgent_session(UrgentPolicy::Drop, b"X");
+    assert_eq!(h.out[0], b"GET /malicXious HTTP/1.1\r\n\r\n");
+    let h = urgent_session(UrgentPolicy::Oob, b"X");
+    assert_eq!(h.out[0], b"GET /malicious HTTP/1.1\r\n\r\n");
+    assert_eq!(h.gaps, [0, 0]);
+    assert_eq!(
+        (h.ssn.urgent_oob_bytes(0), h.ssn.urgent_oob_bytes(1)),
+        (1, 0)
+    );
+    assert_eq!(h.ssn.stream_counters(0).urgent_oob, 1);
+    // Only the last urgent byte is out-of-band.
+    let h = urgent_session(UrgentPolicy::Oob, b"XY");
+    assert_eq!(h.out[0], b"GET /malicXious HTTP/1.1\r\n\r\n");
+    let h = urgent_session(UrgentPolicy::Gap, b"X");
+    assert_eq!(h.out[0], b"GET /malic?ious HTTP/1.1\r\n\r\n");
+    assert_eq!(h.gaps, [1, 0]);
+    assert!(h.stream_events[0].contains(Event::SeqGap));
+}
+
+#[test]
+fn urgent_pointer_is_read_from_the_header() {
+    // Raw IPv4, TCP with URG|ACK|PSH and urgent pointer 2, payload "XY".
+    let mut f = vec![
+        0x45, 0, 0, 42, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    f.extend_from_slice(&[
+        0x30, 0x39, 0x23, 0x82, 0, 0, 0x03, 0xf3, 0, 0, 0x13, 0x89, 0x50, 0x38, 0xff, 0xff, 0, 0,
+        0, 2,
+    ]);
+    f.extend_from_slice(b"XY");
+    let d = mirador_wire::decode(mirador_wire::linktype::RAW, &f, &Default::default());
+    let p = d.outcome.expect("decodes");
+    let fields = segment_fields(&p).expect("tcp");
+    assert_eq!((fields.urgent, fields.payload_len), (2, 2));
+    // Without URG the field means nothing and reads as 0.
+    f[20 + 13] = 0x18;
+    let d = mirador_wire::decode(mirador_wire::linktype::RAW, &f, &Default::default());
+    let fields = segment_fields(&d.outcome.expect("decodes")).expect("tcp");
+    assert_eq!(fields.urgent, 0);
 }
