@@ -61,11 +61,13 @@ struct Group {
 /// One class and inspection kind: the rules that apply to any port, and
 /// port groups of the rest with the port → group table.
 ///
-/// Rules for any port are kept in one group of their own rather than
-/// copied into every port group (Suricata copies them): with ET Open's
-/// thousands of any-port rules, a copy per port group multiplied the
-/// prefilters' memory by the number of groups. A packet runs two
-/// prefilters instead of one.
+/// Each port group also holds the any-port rules (Suricata's way), so that
+/// a packet runs one prefilter, the one of its destination port's group, or
+/// the any-port group when no rule names its port. The prefilter's cost is
+/// per byte searched far more than per pattern (BENCHMARKS.md), so one pass
+/// over the union beats two passes. The copies were the bulk of rule
+/// memory with aho-corasick automatons; the prefilter's own structures are
+/// small enough now.
 #[derive(Debug)]
 struct PortGroups {
     any: Group,
@@ -88,8 +90,47 @@ struct VarSet {
     resolved: Vec<Option<Resolved>>,
     /// The IP-only rules (see [`crate::iponly`]), in no group.
     ip_only: IpOnly,
-    /// `[class][packet = 0 / stream = 1]`.
-    groups: Vec<[PortGroups; 2]>,
+    /// `[class][kind]`, kinds as [`Kind`] numbers them.
+    groups: Vec<[PortGroups; 3]>,
+}
+
+/// Which rules a set of port groups holds, by where they inspect.
+///
+/// `Either` rules inspect a packet only when its flow's direction is not
+/// reassembled (or the packet has no payload): keeping them apart from the
+/// rules that always inspect packets lets a reassembled flow's packets skip
+/// their prefilter altogether, instead of finding candidates that
+/// verification then refuses. On TCP that halves the prefilter's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `Packet` and `Both` rules: every packet.
+    Packet = 0,
+    /// `Either` rules, on packets of flows not reassembled.
+    PacketUnlessStream = 1,
+    /// `Stream`, `Either` and `Both` rules: reassembled stream data.
+    Stream = 2,
+}
+
+impl Kind {
+    fn holds(self, i: Inspect) -> bool {
+        match self {
+            Kind::Packet => matches!(i, Inspect::Packet | Inspect::Both),
+            Kind::PacketUnlessStream => i == Inspect::Either,
+            Kind::Stream => matches!(i, Inspect::Stream | Inspect::Either | Inspect::Both),
+        }
+    }
+
+    /// The kinds that inspect `data` of a packet (`stream == false`) or of
+    /// a stream.
+    fn of(stream: bool, reassembled: bool, data: &[u8]) -> &'static [Kind] {
+        if stream {
+            &[Kind::Stream]
+        } else if reassembled && !data.is_empty() {
+            &[Kind::Packet]
+        } else {
+            &[Kind::Packet, Kind::PacketUnlessStream]
+        }
+    }
 }
 
 /// Counters of building.
@@ -229,7 +270,7 @@ impl Engine {
         stats.ip_only += ip_only.len();
         let mut groups = Vec::with_capacity(CLASSES);
         for class in 0..CLASSES {
-            let kinds = [false, true].map(|stream| {
+            let kinds = [Kind::Packet, Kind::PacketUnlessStream, Kind::Stream].map(|kind| {
                 let members: Vec<u32> = sigs
                     .iter()
                     .enumerate()
@@ -237,11 +278,7 @@ impl Engine {
                         resolved[*i].is_some()
                             && !ip_only_rule[*i]
                             && classes_of(s.proto).contains(&class)
-                            && match s.inspect {
-                                Inspect::Packet => !stream,
-                                Inspect::Stream => stream,
-                                Inspect::Either | Inspect::Both => true,
-                            }
+                            && kind.holds(s.inspect)
                     })
                     .map(|(i, _)| i as u32)
                     .collect();
@@ -303,6 +340,7 @@ impl Engine {
         };
         let (any, specific): (Vec<u32>, Vec<u32>) =
             members.iter().partition(|&&m| dst_ranges(m).is_none());
+        let any_rules = any.clone();
         let any = Self::make_group(sigs, any, stats);
         if !has_ports {
             return PortGroups {
@@ -346,7 +384,10 @@ impl Engine {
                 Some(&g) => g,
                 None => {
                     let g = u16::try_from(groups.len() + 1).unwrap_or(u16::MAX);
-                    groups.push(Self::make_group(sigs, rules.clone(), stats));
+                    let mut all = rules.clone();
+                    all.extend_from_slice(&any_rules);
+                    all.sort_unstable();
+                    groups.push(Self::make_group(sigs, all, stats));
                     index.insert(rules, g);
                     g
                 }
@@ -409,7 +450,6 @@ impl Engine {
             return;
         };
         let class = class_of(input.view.ip_proto);
-        let pg = &vs.groups[class][usize::from(stream)];
         let start = out.len();
         if input.first_in_direction && !stream {
             vs.ip_only.candidates(input.src, input.dst, |si| {
@@ -424,9 +464,14 @@ impl Engine {
                 }
             });
         }
-        // Any-port rules, then the destination port's group (`<>` rules
-        // are any-port rules, so the destination port is the only lookup).
-        for group in std::iter::once(&pg.any).chain(pg.group(input.dport)) {
+        // Per kind, the destination port's group, which holds the any-port
+        // rules too (`<>` rules are any-port rules, so the destination
+        // port is the only lookup).
+        let groups = Kind::of(stream, input.reassembled, input.data)
+            .iter()
+            .map(|&k| &vs.groups[class][k as usize])
+            .map(|pg| pg.group(input.dport).unwrap_or(&pg.any));
+        for group in groups {
             group
                 .prefilter
                 .candidates(input.data, &mut scratch.candidates);
@@ -463,9 +508,13 @@ impl Engine {
         let Some(vs) = self.var_sets.get(var_set) else {
             return 0;
         };
-        let pg = &vs.groups[class_of(ip_proto)][usize::from(stream)];
         let mut n = 0;
-        for group in std::iter::once(&pg.any).chain(pg.group(dport)) {
+        // A packet here is one of a flow that is not reassembled.
+        let groups = Kind::of(stream, false, data)
+            .iter()
+            .map(|&k| &vs.groups[class_of(ip_proto)][k as usize])
+            .map(|pg| pg.group(dport).unwrap_or(&pg.any));
+        for group in groups {
             group.prefilter.candidates(data, &mut scratch.candidates);
             n += scratch.candidates.as_slice().len();
         }

@@ -119,6 +119,8 @@ struct Anchored {
     nocase: bool,
     /// Its id in the group's pattern numbering.
     id: u32,
+    /// The hash of its anchor (buckets hold several hash values).
+    hash: u32,
 }
 
 /// The search for patterns of [`ANCHOR`] bytes or more.
@@ -129,7 +131,10 @@ struct Long {
     /// `32 - log2(bits in the bitmap)`: the hash is the top bits of a
     /// multiplicative hash.
     shift: u32,
-    /// Hash → its patterns: `pats[buckets[h]..buckets[h + 1]]`.
+    /// Hash → the patterns of its bucket, `pats[buckets[b]..buckets[b +
+    /// 1]]` with `b = h >> BUCKET_SHIFT`: a bucket per hash value would
+    /// cost 256 bytes per pattern, and port groups carry copies of the
+    /// any-port patterns.
     buckets: Vec<u32>,
     pats: Vec<Anchored>,
     /// Every pattern's bytes, lower-cased for `nocase` ones.
@@ -137,6 +142,10 @@ struct Long {
 }
 
 const HASH_MUL: u32 = 0x9e37_79b1;
+
+/// Hash values per bucket, as a shift: 8 values, so about one pattern in
+/// eight bitmap bits, 32 bytes of bucket index per pattern.
+const BUCKET_SHIFT: u32 = 3;
 
 impl Long {
     fn build(patterns: &[(Vec<u8>, bool, u32)]) -> Option<Long> {
@@ -166,14 +175,15 @@ impl Long {
                         anchor: anchor as u32,
                         nocase: *nocase,
                         id: *id,
+                        hash: h as u32,
                     },
                 )
             })
             .collect();
         keyed.sort_by_key(|(h, a)| (*h, a.id));
-        let mut buckets = vec![0u32; (1usize << log2) + 1];
+        let mut buckets = vec![0u32; (1usize << (log2 - BUCKET_SHIFT)) + 1];
         for (h, _) in &keyed {
-            buckets[h + 1] += 1;
+            buckets[(h >> BUCKET_SHIFT) + 1] += 1;
         }
         for i in 1..buckets.len() {
             buckets[i] += buckets[i - 1];
@@ -205,9 +215,10 @@ impl Long {
         seen: &mut Seen,
         found: &mut impl FnMut(u32),
     ) {
-        let (lo, hi) = (self.buckets[h] as usize, self.buckets[h + 1] as usize);
+        let b = h >> BUCKET_SHIFT;
+        let (lo, hi) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
         for a in &self.pats[lo..hi] {
-            if seen.is_seen(a.id) {
+            if a.hash as usize != h || seen.is_seen(a.id) {
                 continue;
             }
             let Some(start) = at.checked_sub(a.anchor as usize) else {
