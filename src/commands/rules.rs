@@ -97,6 +97,9 @@ pub fn load_rules(config: &Config, paths: &[PathBuf]) -> Result<(Engine, LoadRep
         pcre: &compile_pcre,
     };
     let (mut sigs, names, report) = load(&files, &opts);
+    // The rules are parsed into owned values: the text (20 MB for ET
+    // Open) need not live on while the engine is built.
+    drop(files);
     let defaults = vars_of(&Vars::suricata_defaults(), &config.vars, "vars")?;
     if let Some(f) = &config.threshold_file {
         let text = read(Path::new(f), "threshold file")?;
