@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mirador_flow::reassembly::{Chunk, Policy, StreamConfig};
+use mirador_flow::reassembly::{Chunk, Policy, StreamConfig, UrgentPolicy};
 use mirador_flow::tcp::{Segment, StreamBudget, TcpConfig, TcpCounters, TcpEvents, TcpSession};
 use mirador_wire::Timestamp;
 
@@ -19,6 +19,14 @@ fuzz_target!(|data: &[u8]| {
             max_buffered_bytes: 2048,
             max_segments: 16,
             inline: first & 4 != 0,
+            urgent: [
+                UrgentPolicy::Inline,
+                UrgentPolicy::Oob,
+                UrgentPolicy::Gap,
+                UrgentPolicy::Drop,
+            ][usize::from(first >> 3 & 3)],
+            urgent_oob_limit: [UrgentPolicy::Inline, UrgentPolicy::Gap, UrgentPolicy::Drop]
+                [usize::from(first >> 5 & 3).min(2)],
             ..StreamConfig::default()
         },
     };
@@ -65,11 +73,14 @@ fuzz_target!(|data: &[u8]| {
             to_server: ctl & 0x80 == 0,
             seq,
             ack,
-            flags: ctl & 0x1f | 0x10 * u8::from(ctl & 0x40 != 0),
+            // URG (0x20) from the sequence number's low bit, so that
+            // urgent segments come with any other flags.
+            flags: ctl & 0x1f | 0x10 * u8::from(ctl & 0x40 != 0) | 0x20 * (seq as u8 & 1),
             payload,
             missing,
             window: u16::from(rest.first().copied().unwrap_or(0)) << 4,
             wscale: (ctl & 0x20 != 0).then_some(ctl & 0x0f),
+            urgent: u16::from(ack as u8 & 0x0f),
         };
         let mut events = TcpEvents::default();
         ssn.packet(
