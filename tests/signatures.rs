@@ -240,8 +240,10 @@ fn xbits_set_by_one_flow_gate_another() {
     let p = write(dir.path(), "xb.pcap", &many_flows());
     let r = rules(
         dir.path(),
-        // The check comes first in rule order: on the first packet it runs
-        // before the set (as Suricata runs a packet's rules in order).
+        // The check runs first on a packet: Suricata orders xbits readers
+        // before rules that do not read xbits (its sort does not count
+        // `xbits:set` as a use), so the first packet does not see its own
+        // set.
         r#"alert udp any any -> any 53 (msg:"seen before"; content:"probe"; xbits:isset,seen,track ip_src; sid:31;)
 alert udp any any -> 10.0.9.0 53 (msg:"mark source"; content:"probe"; xbits:set,seen,track ip_src, expire 60; noalert; sid:30;)
 "#,

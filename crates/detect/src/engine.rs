@@ -151,6 +151,8 @@ pub struct BuildStats {
 /// A rule set ready to match.
 pub struct Engine {
     sigs: Vec<Signature>,
+    /// Signature → its place in Suricata's inspection order ([`order`]).
+    rank: Vec<u32>,
     names: Names,
     var_sets: Vec<VarSet>,
     /// Tenant name → index into `var_sets` (absent = 0, the default).
@@ -193,12 +195,21 @@ pub struct Input<'a> {
     /// This is the first packet of its direction of the flow: IP-only
     /// rules are inspected on it, and on no other.
     pub first_in_direction: bool,
+    /// Matches that do not stand (the stream window's carried-over bytes
+    /// gave them already): not reported, and their flow actions not seen
+    /// by the rules after them.
+    pub skip: &'a [Match],
 }
 
 /// Reusable match state of one worker.
 #[derive(Debug, Default)]
 pub struct Scratch {
     candidates: Candidates,
+    /// A packet's candidates from every group: (rank, signature, IP-only).
+    ordered: Vec<(u32, u32, bool)>,
+    /// The flow's variables as the rules matched so far on this packet
+    /// left them (used once one of them has a flowbits/flowint action).
+    vars: FlowVars,
     pvars: PayloadVars,
     /// `base64_decode`'s output, allocated on first use.
     decode: DecodeBuf,
@@ -227,8 +238,10 @@ impl Engine {
             tenants.insert(name.clone(), var_sets.len());
             var_sets.push(Self::var_set_for(&sigs, vars, &mut stats));
         }
+        let rank = order(&sigs);
         Engine {
             sigs,
+            rank,
             names,
             var_sets,
             tenants,
@@ -434,10 +447,12 @@ impl Engine {
     }
 
     /// Matches one packet (`stream == false`) or stream window
-    /// (`stream == true`): appends the rules that match to `out`, in rule
-    /// order. Flow-state conditions are checked against `flow`; post-match
-    /// actions are the caller's ([`Engine::apply_actions`]), once it has
-    /// decided which matches stand.
+    /// (`stream == true`): appends the rules that match to `out`, in
+    /// Suricata's inspection order (see [`order`]). Flow-state conditions
+    /// are checked against `flow` as the rules matched before them on this
+    /// packet would leave it; `flow` itself is not changed: post-match
+    /// actions are the caller's ([`Engine::apply_actions`], in the order of
+    /// `out`), once it has decided which matches stand.
     pub fn matches(
         &self,
         input: &Input<'_>,
@@ -450,18 +465,17 @@ impl Engine {
             return;
         };
         let class = class_of(input.view.ip_proto);
-        let start = out.len();
+        let Scratch {
+            candidates,
+            ordered,
+            vars,
+            pvars,
+            decode,
+        } = scratch;
+        ordered.clear();
         if input.first_in_direction && !stream {
             vs.ip_only.candidates(input.src, input.dst, |si| {
-                let sig = &self.sigs[si as usize];
-                if let Some(res) = vs.resolved[si as usize].as_ref()
-                    && sig.proto.admits(input.view.ip_proto, input.src.is_ipv6())
-                    && (res.admits(input.src, input.sport, input.dst, input.dport)
-                        || sig.bidirectional
-                            && res.admits(input.dst, input.dport, input.src, input.sport))
-                {
-                    out.push(Match { sig: si });
-                }
+                ordered.push((self.rank[si as usize], si, true));
             });
         }
         // Per kind, the destination port's group, which holds the any-port
@@ -472,25 +486,47 @@ impl Engine {
             .map(|&k| &vs.groups[class][k as usize])
             .map(|pg| pg.group(input.dport).unwrap_or(&pg.any));
         for group in groups {
-            group
-                .prefilter
-                .candidates(input.data, &mut scratch.candidates);
-            for &local in scratch.candidates.as_slice() {
-                let Some(&si) = group.rules.get(local as usize) else {
-                    continue;
-                };
-                let sig = &self.sigs[si as usize];
-                let Some(res) = vs.resolved[si as usize].as_ref() else {
-                    continue;
-                };
-                let pscratch = (&mut scratch.pvars, &mut scratch.decode);
-                if self.verify(sig, res, input, stream, flow, pscratch) {
-                    out.push(Match { sig: si });
+            group.prefilter.candidates(input.data, candidates);
+            for &local in candidates.as_slice() {
+                if let Some(&si) = group.rules.get(local as usize) {
+                    ordered.push((self.rank[si as usize], si, false));
                 }
             }
         }
-        // Rule order, whatever group a rule came from.
-        out[start..].sort_unstable_by_key(|m| m.sig);
+        // Suricata's order, so that a rule sees the flowbits and flowints
+        // that rules before it set on this packet.
+        ordered.sort_unstable();
+        let mut changed = false;
+        for &(_, si, ip_only) in ordered.iter() {
+            let sig = &self.sigs[si as usize];
+            let Some(res) = vs.resolved[si as usize].as_ref() else {
+                continue;
+            };
+            let flow_now = if changed { &*vars } else { flow };
+            let hit = if ip_only {
+                sig.proto.admits(input.view.ip_proto, input.src.is_ipv6())
+                    && (res.admits(input.src, input.sport, input.dst, input.dport)
+                        || sig.bidirectional
+                            && res.admits(input.dst, input.dport, input.src, input.sport))
+            } else {
+                self.verify(sig, res, input, stream, flow_now, (pvars, decode))
+            };
+            if !hit {
+                continue;
+            }
+            let m = Match { sig: si };
+            if input.skip.contains(&m) {
+                continue;
+            }
+            out.push(m);
+            if sig.has_flow_actions() {
+                if !changed {
+                    vars.copy_from(flow);
+                    changed = true;
+                }
+                self.apply_actions(m, vars);
+            }
+        }
     }
 
     /// The prefilter step alone: how many candidates the groups of a
@@ -604,6 +640,65 @@ impl Engine {
         }
         ok
     }
+}
+
+/// Each signature's place in the order Suricata inspects (and logs) the
+/// rules of a packet (`SCSigOrderSignatures` with its default comparators):
+/// by action (drop, then reject, then alert; `pass` rules are not loaded),
+/// then rules that set flowbits before rules that set and read them before
+/// rules that only read them, the same for flowints (and for xbits, with a
+/// Suricata quirk: only their reads count), then
+/// by priority (1 first), then by sid. Within one packet a rule sees the
+/// flowbits and flowints set by the rules before it.
+fn order(sigs: &[Signature]) -> Vec<u32> {
+    use mirador_rules::Action;
+    // Suricata's `DETECT_*_TYPE_*` values: not used 1, read 2, set and
+    // read 3, set 4; the higher comes first.
+    fn kind(read: bool, write: bool) -> u8 {
+        match (read, write) {
+            (false, false) => 1,
+            (true, false) => 2,
+            (true, true) => 3,
+            (false, true) => 4,
+        }
+    }
+    let key = |s: &Signature| {
+        let action = match s.action {
+            Action::Drop => 1u8,
+            Action::Reject | Action::RejectSrc | Action::RejectDst | Action::RejectBoth => 2,
+            _ => 3,
+        };
+        let bits = kind(
+            s.flowbits.iter().any(|f| f.is_condition()),
+            s.flowbits
+                .iter()
+                .any(|f| !f.is_condition() && !matches!(f, Flowbits::NoAlert)),
+        );
+        let ints = kind(
+            s.flowints.iter().any(|f| f.is_condition()),
+            s.flowints.iter().any(|f| !f.is_condition()),
+        );
+        // Suricata's `SCSigGetXbitsType` counts xbits reads, but looks for
+        // writes under the `hostbits` keyword's type, so an `xbits:set`
+        // rule counts as not using xbits: readers come first.
+        let xbits = kind(s.xbits.iter().any(|x| x.is_condition()), false);
+        (
+            action,
+            std::cmp::Reverse(bits),
+            std::cmp::Reverse(ints),
+            std::cmp::Reverse(xbits),
+            s.severity,
+            s.sid,
+        )
+    };
+    let mut by: Vec<u32> = (0..sigs.len() as u32).collect();
+    // Stable: equal keys (the same sid under two gids) keep load order.
+    by.sort_by_key(|&i| key(&sigs[i as usize]));
+    let mut rank = vec![0u32; sigs.len()];
+    for (r, &i) in by.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
 }
 
 /// Whether `sig` is an IP-only rule under `vars`, as Suricata's

@@ -245,6 +245,15 @@ pub struct FlowVars {
 }
 
 impl FlowVars {
+    /// Makes `self` a copy of `other`, reusing its buffers (no allocation
+    /// once they are large enough).
+    pub fn copy_from(&mut self, other: &FlowVars) {
+        self.bits.clear();
+        self.bits.extend_from_slice(&other.bits);
+        self.ints.clear();
+        self.ints.extend_from_slice(&other.ints);
+    }
+
     /// Whether bit `id` is set.
     pub fn bit(&self, id: u32) -> bool {
         self.bits.contains(&id)

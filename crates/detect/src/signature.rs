@@ -185,6 +185,17 @@ pub struct Signature {
     pub rule: Arc<Rule>,
 }
 
+impl Signature {
+    /// Whether a match changes the flow's variables (`flowbits`
+    /// set/unset/toggle, `flowint` assignments).
+    pub fn has_flow_actions(&self) -> bool {
+        self.flowbits
+            .iter()
+            .any(|f| !f.is_condition() && !matches!(f, Flowbits::NoAlert))
+            || self.flowints.iter().any(|f| !f.is_condition())
+    }
+}
+
 impl std::fmt::Debug for Signature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signature")

@@ -186,6 +186,8 @@ struct State {
     /// Packet matches of packet-and-stream rules, held until the stream
     /// of the packet's direction has been inspected on the same packet.
     held: Vec<Match>,
+    /// What a stream window's carried-over bytes match alone (reused).
+    tail_matches: Vec<Match>,
     /// Per session: its tenant's variable set (`None` until looked up).
     var_sets: Vec<Option<usize>>,
     /// Stream window (tail + chunk) being inspected.
@@ -210,6 +212,7 @@ impl Worker {
             scratch: Scratch::default(),
             matches: Vec::new(),
             held: Vec::new(),
+            tail_matches: Vec::new(),
             var_sets: Vec::new(),
             window: Vec::new(),
             host_events: Vec::new(),
@@ -897,6 +900,7 @@ fn detect_packet(
             };
             n == 1
         },
+        skip: &[],
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1027,19 +1031,31 @@ fn deliver_detect(
                 events: &[],
                 reassembled: true,
                 first_in_direction: false,
+                skip: &[],
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);
             let mut matches = std::mem::take(&mut st.matches);
             if tail_len > 0 && !matches.is_empty() {
-                // Drop the matches the tail alone already gives.
+                // Drop the matches the tail alone already gives, and match
+                // again without them, so that their flow actions do not
+                // reach the rules after them (rare: a match in the tail).
                 let tail_input = Input {
                     data: &window[..tail_len],
                     ..input
                 };
-                let mut old = Vec::new();
+                let mut old = std::mem::take(&mut st.tail_matches);
+                old.clear();
                 engine.matches(&tail_input, true, &user.vars, &mut st.scratch, &mut old);
-                matches.retain(|x| !old.contains(x));
+                if matches.iter().any(|m| old.contains(m)) {
+                    matches.clear();
+                    let again = Input {
+                        skip: &old,
+                        ..input
+                    };
+                    engine.matches(&again, true, &user.vars, &mut st.scratch, &mut matches);
+                }
+                st.tail_matches = old;
             }
             if pkt_dir == Some(d) && !st.held.is_empty() {
                 st.held.retain(|h| !matches.contains(h));

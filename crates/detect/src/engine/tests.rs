@@ -58,6 +58,7 @@ fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Inpu
         events: &[],
         reassembled: false,
         first_in_direction: true,
+        skip: &[],
     }
 }
 
@@ -248,6 +249,7 @@ fn ip_only_rules_are_inspected_on_the_first_packet_of_each_direction_only() {
     assert!(sids(&e, &other, false, &f).is_empty());
     let mut set = FlowVars::default();
     assert!(e.apply_actions(Match { sig: 1 }, &mut set));
+    // Suricata's order: a flowbits reader before a rule without flowbits.
     assert_eq!(
         sids(
             &e,
@@ -255,6 +257,32 @@ fn ip_only_rules_are_inspected_on_the_first_packet_of_each_direction_only() {
             false,
             &set
         ),
-        vec![23, 24]
+        vec![24, 23]
     );
+}
+
+#[test]
+fn rules_run_in_suricatas_order_and_see_flowbits_set_on_the_same_packet() {
+    // After SCSigOrderingTest02 (without the `pass`, flowvar and pktvar
+    // rules this engine does not load): drop before alert; flowbits
+    // setters, then setter-readers, then readers, then the rest; then
+    // priority; then sid.
+    let e = engine(
+        &[
+            r#"alert tcp any any -> any any (content:"220"; sid:1;)"#,
+            r#"drop tcp any any -> any any (content:"220"; sid:2;)"#,
+            r#"drop tcp any any -> any any (content:"220"; priority:3; flowbits:set,one; flowbits:noalert; sid:9;)"#,
+            r#"drop tcp any any -> any any (content:"220"; priority:2; flowbits:isnotset,two; sid:13;)"#,
+            r#"alert tcp any any -> any any (content:"220"; priority:2; flowbits:set,two; sid:14;)"#,
+            r#"alert tcp any any -> any any (content:"220"; priority:1; sid:5;)"#,
+            r#"alert tcp any any -> any any (content:"220"; sid:11;)"#,
+            // Reads `one`, set by sid 9 on this very packet.
+            r#"alert tcp any any -> any any (content:"220"; flowbits:isset,one; sid:3;)"#,
+            r#"reject tcp any any -> any any (content:"220"; sid:4;)"#,
+        ],
+        &[],
+    );
+    let f = FlowVars::default();
+    let p = tcp_input("1.1.1.1", 1, "2.2.2.2", 21, b"220 ready");
+    assert_eq!(sids(&e, &p, false, &f), vec![9, 13, 2, 4, 14, 3, 5, 1, 11]);
 }
