@@ -622,6 +622,20 @@ alert udp any any -> any any (msg:"class only"; content:"evil"; classtype:misc-a
             json!({"created_at": ["2024_01_01"], "tag": ["one", "two"]}),
         ),
         ("metadata", 902, "metadata", Value::Null),
+        // `target:dest_ip`: the packet's destination is the target.
+        (
+            "target",
+            900,
+            "target",
+            json!({"ip": "10.0.0.53", "port": 53}),
+        ),
+        (
+            "target",
+            900,
+            "source",
+            json!({"ip": "10.0.0.5", "port": 5353}),
+        ),
+        ("target", 901, "target", Value::Null),
         ("action", 900, "action", json!("allowed")),
     ];
     let mut failures = Vec::new();
@@ -633,9 +647,7 @@ alert udp any any -> any any (msg:"class only"; content:"evil"; classtype:misc-a
             ));
         }
     }
-    // `reference` and `target` load and leave the alert as it is. (Suricata
-    // also writes `alert.source`/`alert.target` for `target`; mirador does
-    // not yet, so that is not checked here.)
+    // `reference` loads and leaves the alert as it is.
     assert_eq!(out.stats()["detect"]["engines"][0]["rules_loaded"], 5);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -232,6 +232,10 @@ pub struct AlertSignature<'a> {
     pub severity: u8,
     /// `metadata`: keys with their values, in rule order.
     pub metadata: &'a [(String, Vec<String>)],
+    /// `target:`: `Some(true)` when the destination is the target
+    /// (`dest_ip`), `Some(false)` when the source is (`src_ip`); gives
+    /// `alert.source` and `alert.target`.
+    pub dest_is_target: Option<bool>,
 }
 
 /// One alert, for [`alert_record`].
@@ -358,6 +362,20 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
                 }
             });
         }
+        // Suricata's `AlertJsonSourceTarget`: the record's own source and
+        // destination, swapped when the source is the target; no ports
+        // for ICMP.
+        if let Some(dest) = s.dest_is_target {
+            let (from, to) = if dest { (a.src, a.dst) } else { (a.dst, a.src) };
+            for (name, e) in [("source", from), ("target", to)] {
+                x.obj(name, |t| {
+                    t.ip("ip", e.addr);
+                    if ports {
+                        t.u64("port", u64::from(e.port));
+                    }
+                });
+            }
+        }
     });
     if let Some((f, c, sv)) = a.flow {
         o.obj("flow", |fo| {
@@ -445,6 +463,7 @@ mod tests {
                     category: Some("A Network Trojan was detected"),
                     severity: 1,
                     metadata: &metadata,
+                    dest_is_target: Some(false),
                 },
                 mirror: None,
                 seed: 0,
@@ -468,6 +487,12 @@ mod tests {
         let cid = community_id_v1(0, c.addr, s.addr, proto::TCP, c.port, s.port);
         assert_eq!(v["community_id"], cid.as_str());
         assert!(v.get("packet").is_none() && v.get("packet_info").is_none());
+        // `target:src_ip`: the record's source (the server, 10.0.0.1:80)
+        // is the target.
+        assert_eq!(v["alert"]["target"]["ip"], "10.0.0.1");
+        assert_eq!(v["alert"]["target"]["port"], 80);
+        assert_eq!(v["alert"]["source"]["ip"], v["dest_ip"]);
+        assert_eq!(v["alert"]["source"]["port"], v["dest_port"]);
     }
 
     #[test]
@@ -496,6 +521,7 @@ mod tests {
                     category: None,
                     severity: 3,
                     metadata: &[],
+                    dest_is_target: None,
                 },
                 mirror: None,
                 seed: 0,

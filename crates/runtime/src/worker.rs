@@ -1165,6 +1165,7 @@ fn emit_alert(
                     category: sig.category.as_deref(),
                     severity: sig.severity,
                     metadata: if opts.metadata { &sig.metadata } else { empty },
+                    dest_is_target: sig.rule.target.map(|t| t == mirador_rules::Target::Dst),
                 },
                 mirror: user.mirror.as_ref().zip(label),
                 seed: shared.seed,
