@@ -59,6 +59,9 @@ enum Traffic {
     UdpTwoFlows,
     /// An ICMP echo request, id 16962 (0x4242), seq 9.
     IcmpEcho,
+    /// A UDP datagram 10.0.0.5:5353 → 10.0.0.53:53, then the router
+    /// 192.0.2.1 answers port unreachable (3/3) quoting it.
+    IcmpUnreachable,
     /// A TCP connection 10.9.0.9:40000 → 10.1.0.1:80: handshake, then the
     /// client sends these chunks, each acknowledged by the server.
     Tcp(&'static [&'static [u8]]),
@@ -298,10 +301,11 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("icode", r#"alert icmp any any -> any any (icode:0;)"#, IcmpEcho, Alerts),
     ("icode", r#"alert icmp any any -> any any (icode:>0;)"#, IcmpEcho, Silent),
     ("icode", r#"alert icmp any any -> any any (itype:8; icode:1;)"#, IcmpEcho, Silent),
-    // Not here: ICMPv4 error messages (destination unreachable, ...).
-    // Suricata inspects them like any packet, so `itype:3;` alerts on one;
-    // mirador gives them no flow (or routes them to the quoted flow) and
-    // never runs the rules on them (reported, left out).
+    // ICMP errors are inspected like any packet, in the flow they quote.
+    ("itype", r#"alert icmp any any -> any any (itype:3;)"#, IcmpUnreachable, Count(1)),
+    ("itype", r#"alert icmp any any -> any any (itype:0;)"#, IcmpUnreachable, Silent),
+    ("icode", r#"alert icmp any any -> any any (itype:3; icode:3;)"#, IcmpUnreachable, Count(1)),
+    ("icode", r#"alert icmp any any -> any any (itype:3; icode:1;)"#, IcmpUnreachable, Silent),
     ("icmp_id", r#"alert icmp any any -> any any (icmp_id:16962;)"#, IcmpEcho, Alerts),
     ("icmp_id", r#"alert icmp any any -> any any (icmp_id:16963;)"#, IcmpEcho, Silent),
     ("icmp_seq", r#"alert icmp any any -> any any (icmp_seq:9;)"#, IcmpEcho, Alerts),
@@ -412,6 +416,11 @@ fn frames(t: Traffic) -> Vec<Vec<u8>> {
                 .build()
                 .bytes,
         ],
+        IcmpUnreachable => {
+            let query = udp(a, b, b"probe").build();
+            let err = FrameSpec::icmp_error(ip("192.0.2.1"), ip(a), 3, 3, [0; 4], &query, 28);
+            vec![query.bytes.clone(), err.build().bytes]
+        }
         Tcp(chunks) => {
             let msgs: Vec<(bool, &[u8])> = chunks.iter().map(|c| (true, *c)).collect();
             conversation(&msgs)

@@ -446,3 +446,85 @@ alert tcp any any -> any any (msg:"raw"; content:"admin"; sid:5;)
         assert_eq!(alerts(&run(&p, &r, w)), vec![1, 2], "workers {w}");
     }
 }
+
+#[test]
+fn icmp_errors_are_inspected_as_suricata_inspects_them() {
+    // A UDP query 10.0.0.1:40000 → 10.0.0.9:53; the router 192.0.2.1
+    // answers port unreachable (quoting the query's IP and UDP headers),
+    // then time exceeded (same quote).
+    let dir = tempfile::tempdir().unwrap();
+    let (client, server, router) = (ip("10.0.0.1"), ip("10.0.0.9"), ip("192.0.2.1"));
+    let query = FrameSpec::udp(client, server, 40000, 53)
+        .payload(b"query".to_vec())
+        .build();
+    let unreach = FrameSpec::icmp_error(router, client, 3, 3, [0; 4], &query, 28).build();
+    let exceeded = FrameSpec::icmp_error(router, client, 11, 0, [0; 4], &query, 28).build();
+    let frames = vec![query.bytes.clone(), unreach.bytes, exceeded.bytes];
+    let p = write(dir.path(), "icmp-errors.pcap", &frames);
+    let r = rules(
+        dir.path(),
+        r#"alert icmp any any -> any any (msg:"port unreachable"; itype:3; icode:3; sid:1;)
+alert icmp any any -> any any (msg:"echo reply"; itype:0; sid:2;)
+alert ip 192.0.2.1 any -> any any (msg:"from the router"; sid:3;)
+alert icmp any any -> any any (msg:"to client"; itype:3; flow:to_client,not_established; sid:4;)
+alert icmp any any -> any any (msg:"to server"; itype:3; flow:to_server; sid:5;)
+alert udp any any -> any 53 (msg:"mark"; flowbits:set,queried; flowbits:noalert; sid:6;)
+alert icmp any any -> any any (msg:"marked"; itype:3; flowbits:isset,queried; sid:7;)
+alert icmp any any -> any any (msg:"quoted ports"; itype:3; content:"|9c 40 00 35|"; sid:8;)
+alert icmp any any -> any 53 (msg:"icmp has no ports"; sid:9;)
+alert icmp any any -> any any (msg:"time exceeded"; itype:11; sid:10;)
+alert icmp any any -> any any (msg:"exceeded in a flow"; itype:11; flow:to_client; sid:11;)
+alert icmp any any -> any any (msg:"exceeded marked"; itype:11; flowbits:isset,queried; sid:12;)
+"#,
+    );
+    let mut baseline = None;
+    for workers in ["1", "3"] {
+        let run = run(&p, &r, workers);
+        // The router's address rule is IP-only: it runs on the first
+        // packet of each direction of a flow, and on every flowless one.
+        assert_eq!(
+            alerts(&run),
+            vec![1, 3, 3, 4, 7, 8, 10],
+            "workers {workers}"
+        );
+        let flows = run.events("flow");
+        assert_eq!(flows.len(), 1, "the errors make no flow: {flows:?}");
+        let udp = flows[0];
+        assert_eq!(udp["proto"], "UDP");
+        assert_eq!(udp["flow"]["pkts_toserver"], 1);
+        assert_eq!(udp["flow"]["pkts_toclient"], 1, "the unreachable joined it");
+        let all = run.events("alert");
+        let a = all
+            .iter()
+            .find(|a| a["alert"]["signature_id"] == 1)
+            .unwrap();
+        assert_eq!(a["src_ip"], "192.0.2.1");
+        assert_eq!(a["dest_ip"], "10.0.0.1");
+        assert_eq!(a["proto"], "ICMP");
+        assert_eq!(a["icmp_type"], 3);
+        assert_eq!(a["icmp_code"], 3);
+        assert!(a.get("src_port").is_none() && a.get("dest_port").is_none());
+        assert_eq!(a["flow_id"], udp["flow_id"]);
+        assert_eq!(a["community_id"], udp["community_id"]);
+        assert_eq!(a["direction"], "to_client");
+        assert_eq!(a["flow"]["src_ip"], "10.0.0.1");
+        assert_eq!(a["flow"]["dest_ip"], "192.0.2.1");
+        assert_eq!(a["flow"]["pkts_toclient"], 1);
+        assert!(a["flow"].get("src_port").is_none());
+        // Time exceeded is inspected without a flow.
+        let t = all
+            .iter()
+            .find(|a| a["alert"]["signature_id"] == 10)
+            .unwrap();
+        assert_eq!(t["src_ip"], "192.0.2.1");
+        assert_eq!(t["icmp_type"], 11);
+        for k in ["flow_id", "community_id", "direction", "flow"] {
+            assert!(t.get(k).is_none(), "flowless alert has no {k}: {t}");
+        }
+        let s = sorted(&run);
+        match &baseline {
+            None => baseline = Some(s),
+            Some(b) => assert_eq!(b, &s, "same alerts for any worker count"),
+        }
+    }
+}

@@ -12,10 +12,14 @@
 //! (timestamp, information, address mask, router and neighbour discovery,
 //! MLD, ...) are one flow per pair of hosts with ports 0; the pair's request
 //! type is kept in [`FlowKey::icmp`] so that they never mix with echo flows.
-//! ICMP error messages (destination unreachable, time exceeded, ...) belong
-//! to the flow they quote: [`classify`] returns that flow's key so the
-//! caller routes the error to the quoted flow's shard
-//! ([`PacketKey::IcmpError`]).
+//! ICMP error messages follow Suricata's flow engine (`flow-hash.c`
+//! `FlowGetHash`/`FlowCompareICMPv4`/`FlowCreateCheck`): an ICMPv4
+//! destination unreachable quoting a TCP or UDP packet belongs to the
+//! quoted flow, so [`classify`] returns that flow's key and the caller
+//! routes the error to its shard ([`PacketKey::IcmpError`]); every other
+//! ICMPv4 error is inspected without a flow ([`PacketKey::Flowless`]), as
+//! Suricata never creates a flow for one; ICMPv6 errors are hashed on their
+//! own addresses like any ICMPv6 message, so they are flows of their own.
 //!
 //! The shard hash ([`FlowKey::shard`]) is a fixed-key hash of the
 //! normalized key: the same for both directions, across runs and across
@@ -240,9 +244,10 @@ pub enum PacketKey {
         /// The packet's direction.
         dir: Direction,
     },
-    /// An ICMP error quoting a packet of flow `quoted`. Route it to
-    /// `quoted.shard(n)`; there it belongs to that flow if the flow exists
-    /// (Suricata creates no flow for an ICMP error). `quoted_dir` is the
+    /// An ICMPv4 destination unreachable quoting a packet of flow
+    /// `quoted`. Route it to `quoted.shard(n)`; there it belongs to that
+    /// flow if the flow exists, else it is inspected without a flow
+    /// (Suricata creates no flow for an ICMPv4 error). `quoted_dir` is the
     /// direction of the *quoted* packet; the error itself usually travels
     /// the other way.
     IcmpError {
@@ -255,6 +260,16 @@ pub enum PacketKey {
         /// The error's ICMP code.
         icmp_code: u8,
     },
+    /// A packet inspected without a flow that never creates one: an ICMPv4
+    /// error that names no flow Suricata would look up. `key` (the
+    /// packet's own addresses, ports 0, its ICMP type as the class) only
+    /// routes it; `dir` is its direction relative to `key`.
+    Flowless {
+        /// The packet's own key.
+        key: FlowKey,
+        /// The packet's direction.
+        dir: Direction,
+    },
 }
 
 impl PacketKey {
@@ -263,6 +278,7 @@ impl PacketKey {
         match self {
             PacketKey::Flow { key, .. } => key,
             PacketKey::IcmpError { quoted, .. } => quoted,
+            PacketKey::Flowless { key, .. } => key,
         }
     }
 }
@@ -477,6 +493,28 @@ pub fn icmp_error_quoted(v6: bool, msg: &[u8]) -> Option<(FiveTuple, u8)> {
     ))
 }
 
+/// The quoted TCP/UDP 5-tuple of an ICMPv4 destination unreachable that
+/// Suricata attaches to the quoted flow (`ICMPV4_DEST_UNREACH_IS_VALID`):
+/// type 3 with a known code (at most 15, `NR_ICMP_UNREACH`), a quoted IPv4
+/// header, and a quoted TCP header of 20 bytes or UDP header of 8 (Suricata
+/// sets its embedded TCP/UDP header only then). `msg` is the ICMP message
+/// from its type byte. Unlike Suricata, the quoted ports are read after the
+/// quoted header's own length (Suricata assumes 20 bytes), so a quote with
+/// IP options finds its flow too.
+pub fn unreach_flow_v4(msg: &[u8]) -> Option<FiveTuple> {
+    if *msg.first()? != 3 || *msg.get(1)? > 15 {
+        return None;
+    }
+    let (q, _) = icmp_error_quoted(false, msg)?;
+    let ihl = usize::from(msg.get(8)? & 0x0f) * 4;
+    let l4 = match q.proto {
+        proto::TCP => 20,
+        proto::UDP => 8,
+        _ => return None,
+    };
+    (msg.len() >= 8 + ihl + l4).then_some(q)
+}
+
 /// The flow identity of a decoded packet: `None` for packets without an IP
 /// layer (ARP, other L2). `tenant` is the session's interned tenant id.
 ///
@@ -505,23 +543,11 @@ pub fn classify(tenant: u32, inner: &Inner<'_>) -> Option<PacketKey> {
         _ => (0, 0),
     };
     let msg = icmp_message(inner).unwrap_or(&[]);
-    if is_icmp_error(v6, icmp_type)
-        && let Some((q, class)) = icmp_error_quoted(v6, msg)
+    if !v6
+        && is_icmp_error(false, icmp_type)
+        && let Some(q) = unreach_flow_v4(msg)
     {
-        let (quoted, quoted_dir) = FlowKey::new(
-            tenant,
-            inner.vlan,
-            q.proto,
-            class,
-            Endpoint {
-                addr: q.src,
-                port: q.src_port,
-            },
-            Endpoint {
-                addr: q.dst,
-                port: q.dst_port,
-            },
-        );
+        let (quoted, quoted_dir) = FlowKey::from_tuple(tenant, inner.vlan, &q);
         return Some(PacketKey::IcmpError {
             quoted,
             quoted_dir,
@@ -529,12 +555,27 @@ pub fn classify(tenant: u32, inner: &Inner<'_>) -> Option<PacketKey> {
             icmp_code,
         });
     }
-    // An ICMPv4 error whose quote is unusable has no flow: Suricata never
-    // creates a flow for an ICMPv4 error (`FlowCreateCheck`). ICMPv6 errors
-    // without a usable quote become a one-way flow of their own type, as
-    // Suricata's ICMPv6 flows do.
+    // Any other ICMPv4 error has no flow: Suricata hashes it on its own
+    // addresses, finds no flow (none is ever created for an ICMPv4 error,
+    // `FlowCreateCheck`) and inspects it flowless. ICMPv6 errors (no
+    // quoted-flow lookup in Suricata) fall through to a one-way flow of
+    // their own type, as Suricata's ICMPv6 flows do.
     if !v6 && is_icmp_error(false, icmp_type) {
-        return None;
+        let (key, dir) = FlowKey::new(
+            tenant,
+            inner.vlan,
+            t.proto,
+            icmp_type,
+            Endpoint {
+                addr: t.src,
+                port: 0,
+            },
+            Endpoint {
+                addr: t.dst,
+                port: 0,
+            },
+        );
+        return Some(PacketKey::Flowless { key, dir });
     }
     // Echo id from the message (0 when not captured).
     let (class, id) = if msg.first() == Some(&icmp_type) {
@@ -866,12 +907,55 @@ mod tests {
         assert_eq!((icmp_type, icmp_code), (3, 3));
         assert_eq!(err.routing_key().shard(4), orig.routing_key().shard(4));
 
-        // Time exceeded quoting an ICMP echo: the echo flow.
+        // Time exceeded, even quoting a flow, is flowless (Suricata looks
+        // up the quoted flow for destination unreachable only).
         let echo = ipv4_packet(1, [10, 0, 0, 1], [8, 8, 8, 8], &icmp_echo(8, 99, 3));
         let mut msg = vec![11, 0, 0, 0, 0, 0, 0, 0];
         msg.extend_from_slice(&echo[..28]);
         let err = classify_raw(&ipv4_packet(1, [192, 0, 2, 1], [10, 0, 0, 1], &msg));
-        assert_eq!(err.routing_key(), classify_raw(&echo).routing_key());
+        let PacketKey::Flowless { key, dir } = err else {
+            panic!("flowless: {err:?}")
+        };
+        assert_eq!((key.proto, key.icmp), (1, 11));
+        assert_eq!(key.endpoints(dir), (ep("192.0.2.1", 0), ep("10.0.0.1", 0)));
+        let mut msg = vec![11, 0, 0, 0, 0, 0, 0, 0];
+        msg.extend_from_slice(&quoted[..28]);
+        let err = classify_raw(&ipv4_packet(1, [192, 0, 2, 1], [10, 0, 0, 1], &msg));
+        assert!(matches!(err, PacketKey::Flowless { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn unreachable_needs_what_suricata_needs() {
+        let tcp = [
+            0x9c, 0x40, 1, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        ];
+        let quoted = ipv4_packet(6, [10, 0, 0, 1], [10, 0, 0, 9], &tcp);
+        let unreach = |code: u8, n: usize| {
+            let mut m = vec![3, code, 0, 0, 0, 0, 0, 0];
+            m.extend_from_slice(&quoted[..n]);
+            m
+        };
+        // A whole quoted TCP header: the quoted flow.
+        let q = unreach_flow_v4(&unreach(1, 40)).expect("valid");
+        assert_eq!((q.proto, q.src_port, q.dst_port), (6, 40000, 443));
+        // IP header + 8 bytes of TCP is not enough for Suricata.
+        assert!(unreach_flow_v4(&unreach(1, 28)).is_none());
+        // Unknown code.
+        assert!(unreach_flow_v4(&unreach(16, 40)).is_none());
+        // Not an unreachable.
+        let mut te = unreach(1, 40);
+        te[0] = 11;
+        assert!(unreach_flow_v4(&te).is_none());
+        // Neither TCP nor UDP.
+        let other = ipv4_packet(47, [10, 0, 0, 1], [10, 0, 0, 9], &tcp);
+        let mut m = vec![3, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&other);
+        assert!(unreach_flow_v4(&m).is_none());
+        // Every truncation: no panic.
+        let full = unreach(3, 40);
+        for n in 0..=full.len() {
+            assert_eq!(unreach_flow_v4(&full[..n]).is_some(), n == full.len());
+        }
     }
 
     #[test]
@@ -888,11 +972,22 @@ mod tests {
         let quoted = ipv6_packet(0, a, b, &ext);
         let mut msg = vec![1, 4, 0, 0, 0, 0, 0, 0];
         msg.extend_from_slice(&quoted);
-        let err = classify_raw(&ipv6_packet(58, r, a, &msg));
+        let (q, _) = icmp_error_quoted(true, &msg).expect("quote found");
         let direct = classify_raw(&ipv6_packet(6, a, b, &tcp));
-        assert!(matches!(err, PacketKey::IcmpError { .. }));
-        assert_eq!(err.routing_key(), direct.routing_key());
-        assert_eq!(err.routing_key().proto, 6);
+        assert_eq!(
+            FlowKey::from_tuple(7, VlanIds::EMPTY, &q).0,
+            *direct.routing_key()
+        );
+        // Suricata looks up no quoted flow for ICMPv6: the error is a
+        // one-way ICMPv6 flow of its own type.
+        let err = classify_raw(&ipv6_packet(58, r, a, &msg));
+        let PacketKey::Flow { key, .. } = err else {
+            panic!("own flow: {err:?}")
+        };
+        assert_eq!(
+            (key.proto, key.icmp, key.lo.port, key.hi.port),
+            (58, 1, 0, 0)
+        );
     }
 
     #[test]
@@ -929,12 +1024,11 @@ mod tests {
     }
 
     #[test]
-    fn unusable_icmpv4_error_has_no_flow() {
-        // Suricata creates no flow for an ICMPv4 error.
+    fn unusable_icmpv4_error_is_flowless() {
+        // Suricata creates no flow for an ICMPv4 error, and inspects it.
         let msg = [3, 1, 0, 0, 0, 0, 0, 0, 0x45];
         let frame = ipv4_packet(1, [192, 0, 2, 1], [10, 0, 0, 1], &msg);
-        let d = decode(linktype::RAW, &frame, &DecodeOptions::default());
-        assert!(classify(7, &d.outcome.expect("decodes")).is_none());
+        assert!(matches!(classify_raw(&frame), PacketKey::Flowless { .. }));
     }
 
     #[test]

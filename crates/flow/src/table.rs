@@ -166,6 +166,10 @@ pub struct Flow {
     pub emergency: bool,
     proto: u8,
     fins: u8,
+    /// Directions seen (bit 0 from the client, bit 1 from the server) by
+    /// packets that count for the state: not ICMP errors, which Suricata
+    /// counts in a flow but never marks as seen (`FlowUpdateSeenFlag`).
+    seen: u8,
 }
 
 impl Flow {
@@ -177,7 +181,7 @@ impl Flow {
                 TcpState::Established | TcpState::Closing => FlowState::Established,
                 TcpState::Closed => FlowState::Closed,
             }
-        } else if self.pkts_toserver > 0 && self.pkts_toclient > 0 {
+        } else if self.seen == 3 {
             FlowState::Established
         } else {
             FlowState::New
@@ -453,6 +457,7 @@ impl<U: Default> FlowTable<U> {
         let f = &mut e.flow;
         f.client_is_lo = !f.client_is_lo;
         std::mem::swap(&mut f.pkts_toserver, &mut f.pkts_toclient);
+        f.seen = ((f.seen & 1) << 1) | (f.seen >> 1);
         std::mem::swap(&mut f.bytes_toserver, &mut f.bytes_toclient);
         std::mem::swap(&mut f.tcp_flags_ts, &mut f.tcp_flags_tc);
         true
@@ -482,14 +487,16 @@ impl<U: Default> FlowTable<U> {
         repeats: impl FnOnce(&Flow, &U) -> bool,
     ) -> Touched<'_, U> {
         match self.touch(key, pkt, out, true, repeats) {
-            Some((i, created)) => self.apply(i, pkt, created),
+            Some((i, created)) => self.apply(i, pkt, created, true),
             // `touch` with `create` always yields a slot.
             None => unreachable!("update creates"),
         }
     }
 
-    /// Applies a packet only to a flow that exists and has not timed out
-    /// (e.g. an ICMP error to the flow it quotes); never creates one.
+    /// Applies an ICMP error to the flow it quotes, if that exists and has
+    /// not timed out; never creates one. The error is counted (packets,
+    /// bytes, last seen) but, as in Suricata, does not mark its direction
+    /// seen: a one-sided UDP flow stays `new`.
     pub fn update_existing(
         &mut self,
         key: &FlowKey,
@@ -497,7 +504,7 @@ impl<U: Default> FlowTable<U> {
         out: &mut Vec<EndedFlow<U>>,
     ) -> Option<Touched<'_, U>> {
         let (i, _) = self.touch(key, pkt, out, false, |_, _| false)?;
-        Some(self.apply(i, pkt, false))
+        Some(self.apply(i, pkt, false, false))
     }
 
     /// Advances the clock to `now` (the reader's watermark): ends every flow
@@ -712,6 +719,7 @@ impl<U: Default> FlowTable<U> {
             emergency: self.emergency,
             proto: key.proto,
             fins: 0,
+            seen: 0,
         };
         let entry = Entry {
             key,
@@ -754,7 +762,7 @@ impl<U: Default> FlowTable<U> {
         i
     }
 
-    fn apply(&mut self, i: u32, pkt: &Packet, created: bool) -> Touched<'_, U> {
+    fn apply(&mut self, i: u32, pkt: &Packet, created: bool, seen: bool) -> Touched<'_, U> {
         let midstream = self.cfg.midstream;
         let slot = &mut self.slots[i as usize];
         let Some(e) = slot.entry.as_mut() else {
@@ -771,6 +779,9 @@ impl<U: Default> FlowTable<U> {
         } else {
             f.pkts_toclient += 1;
             f.bytes_toclient += u64::from(pkt.len);
+        }
+        if seen {
+            f.seen |= if to_server { 1 } else { 2 };
         }
         if let (proto::TCP, Some(fl)) = (f.proto, pkt.tcp_flags) {
             if to_server {
@@ -1177,6 +1188,10 @@ mod tests {
             .update_existing(&a, &pkt(1, d.reverse(), 70, None), &mut out)
             .unwrap();
         assert_eq!(r.flow.pkts_toclient, 1);
+        // Counted, but not seen: the flow is still new.
+        assert_eq!(r.flow.state(), FlowState::New);
+        let r = tb.update(&a, &pkt(2, d.reverse(), 70, None), &mut out);
+        assert_eq!(r.flow.state(), FlowState::Established);
     }
 
     #[test]

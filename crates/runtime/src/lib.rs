@@ -207,8 +207,18 @@ impl RuntimeConfig {
 pub enum MetaKind {
     /// A packet of flow `key` going in `dir`.
     Flow,
-    /// An ICMP error for the flow `key` (it never creates a flow).
-    IcmpError,
+    /// An ICMPv4 destination unreachable quoting a packet of flow `key`:
+    /// inspected as a packet of that flow if it exists, else flowless; it
+    /// never creates a flow. `ip_off` is where its own IP header starts in
+    /// the frame (its addresses are read from there: `key` holds the
+    /// quoted flow's).
+    IcmpError {
+        /// Offset of the error's IP header in the frame.
+        ip_off: u16,
+    },
+    /// A packet inspected without a flow (an ICMPv4 error naming no flow):
+    /// `key` is its own, ports 0; no flow is looked up or created.
+    Flowless,
     /// Another source's fuller copy of a packet already applied: its TCP
     /// bytes may fill what truncation cut; it is not counted again.
     Filler,
@@ -925,10 +935,21 @@ impl Sharded {
         let (key, dir, kind) = match pk {
             PacketKey::Flow { key, dir } if filler => (key, dir, MetaKind::Filler),
             PacketKey::Flow { key, dir } => (key, dir, MetaKind::Flow),
-            PacketKey::IcmpError { .. } if filler => return,
+            PacketKey::IcmpError { .. } | PacketKey::Flowless { .. } if filler => return,
             PacketKey::IcmpError {
                 quoted, quoted_dir, ..
-            } => (quoted, quoted_dir.reverse(), MetaKind::IcmpError),
+            } => {
+                let header = match packet.network {
+                    Network::Ipv4 { header, .. } | Network::Ipv6 { header, .. } => header,
+                    _ => &[][..],
+                };
+                // The header is a sub-slice of the frame: its offset, without
+                // unsafe (an offset that does not fit reads no addresses).
+                let off = (header.as_ptr() as usize).wrapping_sub(packet.frame.as_ptr() as usize);
+                let ip_off = u16::try_from(off).unwrap_or(u16::MAX);
+                (quoted, quoted_dir.reverse(), MetaKind::IcmpError { ip_off })
+            }
+            PacketKey::Flowless { key, dir } => (key, dir, MetaKind::Flowless),
         };
         let shard = key.shard(self.senders.len());
         let session_u32 = u32::try_from(session).unwrap_or(u32::MAX);
@@ -996,7 +1017,7 @@ impl Sharded {
         };
         // The payload is a sub-slice of the frame: its offset, without unsafe.
         let poff = (packet.payload.as_ptr() as usize).wrapping_sub(packet.frame.as_ptr() as usize);
-        let payload =
+        let mut payload =
             if poff <= packet.frame.len() && packet.frame.len() - poff >= packet.payload.len() {
                 (
                     u32::try_from(poff).unwrap_or(0),
@@ -1005,6 +1026,16 @@ impl Sharded {
             } else {
                 (0, 0)
             };
+        // Suricata's ICMPv6 payload of an error message starts after the
+        // 8-byte header (`full_hdr` in decode-icmpv6.c): the quoted packet;
+        // the decoder's starts after 4.
+        if let Some((t, c)) = icmp
+            && v6
+            && icmpv6_error_full_header(t, c)
+        {
+            let skip = payload.1.min(4);
+            payload = (payload.0 + skip, payload.1 - skip);
+        }
         let icmp_echo = match (icmp, mirador_flow::key::icmp_message(packet)) {
             (Some((t, _)), Some(msg)) if matches!((v6, t), (false, 0 | 8) | (true, 128 | 129)) => {
                 msg.get(4..8).map(|b| {
@@ -1209,6 +1240,29 @@ impl Sharded {
                 }
                 n
             }
+        }
+    }
+}
+
+/// Whether Suricata decodes an ICMPv6 message of type `t`, code `c` as an
+/// error with an 8-byte header (`decode-icmpv6.c`: destination unreachable
+/// codes 0-6, packet too big 0, time exceeded 0-1, parameter problem 0-2);
+/// an unknown code leaves it the 4-byte header.
+fn icmpv6_error_full_header(t: u8, c: u8) -> bool {
+    matches!((t, c), (1, 0..=6) | (2, 0) | (3, 0..=1) | (4, 0..=2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::icmpv6_error_full_header;
+
+    #[test]
+    fn icmpv6_errors_with_known_codes_have_an_8_byte_header() {
+        for (t, c) in [(1, 0), (1, 6), (2, 0), (3, 1), (4, 2)] {
+            assert!(icmpv6_error_full_header(t, c), "{t}/{c}");
+        }
+        for (t, c) in [(1, 7), (2, 1), (3, 2), (4, 3), (128, 0), (135, 0), (0, 0)] {
+            assert!(!icmpv6_error_full_header(t, c), "{t}/{c}");
         }
     }
 }

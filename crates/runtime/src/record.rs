@@ -253,10 +253,19 @@ pub struct AlertRecord<'a> {
     pub dst: Endpoint,
     /// ICMP type and code, for ICMP.
     pub icmp: Option<(u8, u8)>,
+    /// The packet's protocol where it is not the flow's: an ICMP error in
+    /// the flow it quotes. The record is the packet's (its `proto`, no
+    /// ports, `icmp_type`/`icmp_code`) in that flow (its `flow_id` and
+    /// Community ID), as Suricata writes it.
+    pub packet_proto: Option<u8>,
     /// The packet went from client to server.
     pub to_server: bool,
     /// The flow's state: its counters and client/server endpoints.
     pub flow: Option<(&'a mirador_flow::table::Flow, Endpoint, Endpoint)>,
+    /// The packet was inspected without a flow: Suricata then writes no
+    /// `flow_id`, `community_id`, `direction` nor `flow` (`key` is the
+    /// packet's own).
+    pub flowless: bool,
     /// The match was on reassembled stream data.
     pub stream: bool,
     /// The signature.
@@ -290,12 +299,16 @@ fn printable(bytes: &[u8]) -> String {
 /// Appends an EVE `alert` record (Suricata's layout) to `out`.
 pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
     use base64::Engine as _;
-    let p = a.key.proto;
+    // The packet's protocol decides the tuple's fields; the flow's, its
+    // Community ID.
+    let p = a.packet_proto.unwrap_or(a.key.proto);
     let ports = matches!(p, proto::TCP | proto::UDP | proto::SCTP);
     let icmp = p == proto::ICMP || p == proto::ICMPV6;
     let mut o = Obj::new(out);
-    o.ts("timestamp", a.ts)
-        .u64("flow_id", a.key.stable_hash() & FLOW_ID_MASK);
+    o.ts("timestamp", a.ts);
+    if !a.flowless {
+        o.u64("flow_id", a.key.stable_hash() & FLOW_ID_MASK);
+    }
     if a.pcap_cnt > 0 {
         o.u64("pcap_cnt", a.pcap_cnt);
     }
@@ -324,28 +337,34 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         _ => "wire/pcap",
     };
     o.str("pkt_src", pkt_src);
-    // The Community ID of the flow, from its client's side.
-    let (client, server) = match a.flow {
-        Some((_, c, s)) => (c, s),
-        None if a.to_server => (a.src, a.dst),
-        None => (a.dst, a.src),
-    };
-    let (sp, dp) = if icmp {
-        let (t, c) = a.icmp.unwrap_or((a.key.icmp, 0));
-        (u16::from(t), u16::from(c))
-    } else {
-        (client.port, server.port)
-    };
-    let cid = community_id_v1(a.seed, client.addr, server.addr, p, sp, dp);
-    o.str("community_id", cid.as_str());
-    o.str(
-        "direction",
-        if a.to_server {
-            "to_server"
+    if !a.flowless {
+        // The Community ID of the flow, from its client's side.
+        let (client, server) = match a.flow {
+            Some((_, c, s)) => (c, s),
+            None if a.to_server => (a.src, a.dst),
+            None => (a.dst, a.src),
+        };
+        let fp = a.key.proto;
+        let (sp, dp) = if a.packet_proto.is_some() {
+            // An ICMP error in a TCP/UDP flow: the flow's ports.
+            (client.port, server.port)
+        } else if icmp {
+            let (t, c) = a.icmp.unwrap_or((a.key.icmp, 0));
+            (u16::from(t), u16::from(c))
         } else {
-            "to_client"
-        },
-    );
+            (client.port, server.port)
+        };
+        let cid = community_id_v1(a.seed, client.addr, server.addr, fp, sp, dp);
+        o.str("community_id", cid.as_str());
+        o.str(
+            "direction",
+            if a.to_server {
+                "to_server"
+            } else {
+                "to_client"
+            },
+        );
+    }
     let s = &a.sig;
     o.obj("alert", |x| {
         x.str("action", s.action)
@@ -378,6 +397,14 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         }
     });
     if let Some((f, c, sv)) = a.flow {
+        // Suricata's alert `flow` object takes its addresses from the
+        // packet by direction (output-json-alert.c): for an ICMP error the
+        // error's own addresses, without ports.
+        let (c, sv) = match a.packet_proto {
+            Some(_) if a.to_server => (a.src, a.dst),
+            Some(_) => (a.dst, a.src),
+            None => (c, sv),
+        };
         o.obj("flow", |fo| {
             fo.u64("pkts_toserver", f.pkts_toserver)
                 .u64("pkts_toclient", f.pkts_toclient)
@@ -451,8 +478,10 @@ mod tests {
                 src: s,
                 dst: c,
                 icmp: None,
+                packet_proto: None,
                 to_server: false,
                 flow: None,
+                flowless: false,
                 stream: true,
                 sig: AlertSignature {
                     action: "allowed",
@@ -495,6 +524,71 @@ mod tests {
         assert_eq!(v["alert"]["source"]["port"], v["dest_port"]);
     }
 
+    fn sig() -> AlertSignature<'static> {
+        AlertSignature {
+            action: "allowed",
+            gid: 1,
+            sid: 1,
+            rev: 1,
+            msg: "",
+            category: None,
+            severity: 3,
+            metadata: &[],
+        }
+    }
+
+    #[test]
+    fn icmp_error_alert_is_the_packets_in_the_quoted_flow() {
+        // A UDP flow 10.0.0.1:40000 → 10.0.0.9:53; the router's port
+        // unreachable to the client.
+        let (c, s) = (ep("10.0.0.1", 40000), ep("10.0.0.9", 53));
+        let (key, _) = FlowKey::new(0, VlanIds::EMPTY, proto::UDP, 0, c, s);
+        let (router, client) = (ep("192.0.2.1", 0), ep("10.0.0.1", 0));
+        let mut out = Vec::new();
+        let mut rec = AlertRecord {
+            ts: Timestamp::from_secs_nanos(1_700_000_000, 0),
+            pcap_cnt: 2,
+            key: &key,
+            src: router,
+            dst: client,
+            icmp: Some((3, 3)),
+            packet_proto: Some(proto::ICMP),
+            to_server: false,
+            flow: None,
+            flowless: false,
+            stream: false,
+            sig: sig(),
+            mirror: None,
+            seed: 0,
+            payload: None,
+            packet: None,
+        };
+        alert_record(&mut out, &rec);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["proto"], "ICMP");
+        assert_eq!(v["src_ip"], "192.0.2.1");
+        assert_eq!(
+            (v["icmp_type"].as_u64(), v["icmp_code"].as_u64()),
+            (Some(3), Some(3))
+        );
+        assert!(v.get("src_port").is_none() && v.get("dest_port").is_none());
+        assert_eq!(v["flow_id"], key.stable_hash() & FLOW_ID_MASK);
+        // (The Community ID is the flow's, from the flow's client and
+        // server: tests/signatures.rs checks it against the flow record.)
+        assert!(v["community_id"].is_string());
+        assert_eq!(v["direction"], "to_client");
+
+        // Flowless: no flow fields at all.
+        rec.flowless = true;
+        out.clear();
+        alert_record(&mut out, &rec);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        for k in ["flow_id", "community_id", "direction", "flow"] {
+            assert!(v.get(k).is_none(), "{k}: {v}");
+        }
+        assert_eq!(v["icmp_type"], 3);
+    }
+
     #[test]
     fn alert_packet_comes_with_its_linktype() {
         let (c, s) = (ep("2001:db8::1", 12345), ep("2001:db8::2", 8080));
@@ -509,8 +603,10 @@ mod tests {
                 src: c,
                 dst: s,
                 icmp: None,
+                packet_proto: None,
                 to_server: true,
                 flow: None,
+                flowless: false,
                 stream: false,
                 sig: AlertSignature {
                     action: "allowed",

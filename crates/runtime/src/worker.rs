@@ -197,6 +197,8 @@ struct State {
     host_seq: u32,
     /// The packet number being processed (orders host events).
     cur_cnt: u64,
+    /// The (empty) flow variables a flowless packet is matched with.
+    no_vars: mirador_detect::flowvars::FlowVars,
 }
 
 impl Worker {
@@ -218,6 +220,7 @@ impl Worker {
             host_events: Vec::new(),
             host_seq: 0,
             cur_cnt: 0,
+            no_vars: Default::default(),
         };
         let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
         while let Ok(mut batch) = self.rx.recv() {
@@ -331,8 +334,23 @@ impl Worker {
                 }
                 t
             }
-            MetaKind::IcmpError => {
-                let _ = self.table.update_existing(&m.key, &pkt, ended);
+            MetaKind::IcmpError { ip_off } => {
+                self.icmp_error(batch, m, ip_off, ended, st);
+                return;
+            }
+            MetaKind::Flowless => {
+                if let Some(engine) = self.shared.detect.clone() {
+                    let (src, dst) = m.key.endpoints(m.dir);
+                    detect_own(
+                        &self.shared,
+                        &engine,
+                        m,
+                        batch.frame(m),
+                        (m.key.proto, src.addr, dst.addr),
+                        None,
+                        st,
+                    );
+                }
                 return;
             }
             MetaKind::Filler => {
@@ -539,6 +557,64 @@ impl Worker {
         }
     }
 
+    /// An ICMPv4 destination unreachable quoting flow `m.key`: counted in
+    /// that flow and inspected as one of its packets when the flow exists
+    /// (Suricata's quoted-flow lookup), else inspected flowless; it never
+    /// creates a flow.
+    fn icmp_error(
+        &mut self,
+        batch: &Batch,
+        m: &Meta,
+        ip_off: u16,
+        ended: &mut Vec<EndedFlow<FlowUser>>,
+        st: &mut State,
+    ) {
+        let frame = batch.frame(m);
+        // The error's own addresses (the decoder checked the header).
+        let Some((src, dst)) = own_addrs(frame, ip_off, m.v6) else {
+            return;
+        };
+        let own = (if m.v6 { proto::ICMPV6 } else { proto::ICMP }, src, dst);
+        // Suricata's direction of an ICMP packet in a flow: to the server
+        // when it comes from the flow's client address, else to the client
+        // (`FlowGetPacketDirection`), whatever the quoted packet's was.
+        let dir = match self.table.get(&m.key) {
+            Some((f, _)) if m.key.endpoints(f.client_dir()).0.addr == src => f.client_dir(),
+            Some((f, _)) => f.client_dir().reverse(),
+            None => m.dir,
+        };
+        let pkt = Packet {
+            ts: m.ts,
+            dir,
+            len: m.len,
+            tcp_flags: None,
+        };
+        let engine = self.shared.detect.clone();
+        match self.table.update_existing(&m.key, &pkt, ended) {
+            Some(t) => {
+                if let Some(engine) = engine {
+                    let established = if m.key.proto == proto::TCP {
+                        t.user.tcp.state().is_established()
+                    } else {
+                        t.flow.state() == mirador_flow::table::FlowState::Established
+                    };
+                    let owner = OwnFlow {
+                        flow: t.flow,
+                        user: t.user,
+                        to_server: t.to_server,
+                        established,
+                    };
+                    detect_own(&self.shared, &engine, m, frame, own, Some(owner), st);
+                }
+            }
+            None => {
+                if let Some(engine) = engine {
+                    detect_own(&self.shared, &engine, m, frame, own, None, st);
+                }
+            }
+        }
+    }
+
     /// Writes the records of VPC Flow Logs windows that ended by `now`.
     fn close_vpc_windows(&mut self, now: Timestamp, st: &mut State) {
         let Some((format, interval)) = &self.shared.vpc else {
@@ -631,6 +707,7 @@ impl Worker {
                             tcp_flags: None,
                             icmp: None,
                             linktype: crate::LINKTYPE_ETHERNET,
+                            packet_proto: None,
                         };
                         let (client, server) = e.key.endpoints(e.flow.client_dir());
                         let flow = e.flow;
@@ -773,6 +850,43 @@ mod tests {
     }
 
     #[test]
+    fn own_addrs_reads_the_header_or_nothing() {
+        let mut v4 = vec![0u8; 14];
+        v4.extend_from_slice(&[0x45, 0, 0, 20, 0, 0, 0, 0, 64, 1, 0, 0]);
+        v4.extend_from_slice(&[192, 0, 2, 1, 10, 0, 0, 1]);
+        assert_eq!(
+            own_addrs(&v4, 14, false),
+            Some(("192.0.2.1".parse().unwrap(), "10.0.0.1".parse().unwrap()))
+        );
+        // Out of the frame: nothing, never a panic.
+        for off in [15, 33, u16::MAX] {
+            assert_eq!(own_addrs(&v4, off, false), None);
+            assert_eq!(own_addrs(&v4, off, true), None);
+        }
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 0, 58, 64];
+        v6.extend_from_slice(
+            &"2001:db8::ff"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        v6.extend_from_slice(
+            &"2001:db8::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        assert_eq!(
+            own_addrs(&v6, 0, true),
+            Some((
+                "2001:db8::ff".parse().unwrap(),
+                "2001:db8::1".parse().unwrap()
+            ))
+        );
+        assert_eq!(own_addrs(&v6[..39], 0, true), None);
+    }
+
+    #[test]
     fn global_caps_are_split_across_workers() {
         let yaml = "flow:\n  max-flows: 1000\nstream:\n  reassembly:\n    memcap: 4mb\n";
         let config = mirador_config::Config::load("t.yaml", yaml, &[]).unwrap();
@@ -821,6 +935,9 @@ pub(crate) struct Here<'a> {
     pub tcp_flags: Option<u8>,
     pub icmp: Option<(u8, u8)>,
     pub linktype: u16,
+    /// The packet's protocol where it is not the flow's (an ICMP error in
+    /// the flow it quotes).
+    pub packet_proto: Option<u8>,
 }
 
 impl<'a> Here<'a> {
@@ -833,8 +950,149 @@ impl<'a> Here<'a> {
             tcp_flags: m.tcp_flags,
             icmp: m.icmp,
             linktype: m.linktype,
+            packet_proto: None,
         }
     }
+}
+
+/// Whose packet an alert is of: its flow (`None`: a flowless packet), and
+/// the session and mirror encapsulation it is labelled with.
+#[derive(Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    pub flow: Option<&'a Flow>,
+    pub session: u32,
+    pub mirror: Option<&'a mirador_wire::Mirror>,
+}
+
+impl<'a> Owner<'a> {
+    fn of(flow: &'a Flow, user: &'a FlowUser) -> Owner<'a> {
+        Owner {
+            flow: Some(flow),
+            session: user.session,
+            mirror: user.mirror.as_ref(),
+        }
+    }
+}
+
+/// The flow an ICMP error was attached to, as [`detect_own`] needs it.
+struct OwnFlow<'a> {
+    flow: &'a Flow,
+    user: &'a mut FlowUser,
+    to_server: bool,
+    established: bool,
+}
+
+/// The source and destination addresses of the IP header at `ip_off` in
+/// `frame` (IPv6 when `v6`); `None` where the frame does not hold them.
+fn own_addrs(frame: &[u8], ip_off: u16, v6: bool) -> Option<(IpAddr, IpAddr)> {
+    let at = usize::from(ip_off);
+    if v6 {
+        let h: &[u8; 40] = frame.get(at..at + 40)?.try_into().ok()?;
+        let src: [u8; 16] = h[8..24].try_into().ok()?;
+        let dst: [u8; 16] = h[24..40].try_into().ok()?;
+        Some((IpAddr::from(src), IpAddr::from(dst)))
+    } else {
+        let h: &[u8; 20] = frame.get(at..at + 20)?.try_into().ok()?;
+        let src: [u8; 4] = h[12..16].try_into().ok()?;
+        let dst: [u8; 4] = h[16..20].try_into().ok()?;
+        Some((IpAddr::from(src), IpAddr::from(dst)))
+    }
+}
+
+/// Matches a packet inspected on its own header rather than its flow key's
+/// (an ICMP error, with or without the flow it quotes) against the packet
+/// rules, as Suricata inspects it: `own` is its protocol and addresses
+/// (no ports), its payload is the ICMP payload (the quoted packet), and
+/// with a flow the `flow` keyword, flowbits and flowints are the flow's,
+/// and IP-only rules run on the first packet of its direction; without
+/// one, `flow` options other than `stateless` fail, flow actions do
+/// nothing, and IP-only rules run on every packet (`detect.c`).
+fn detect_own(
+    shared: &WorkerShared,
+    engine: &Engine,
+    m: &Meta,
+    frame: &[u8],
+    own: (u8, IpAddr, IpAddr),
+    mut flow: Option<OwnFlow<'_>>,
+    st: &mut State,
+) {
+    let (ip_proto, src, dst) = own;
+    let (p0, plen) = m.payload;
+    let data = frame
+        .get(p0 as usize..(p0 as usize).saturating_add(plen as usize))
+        .unwrap_or(&[]);
+    let mut names: [&str; 40] = [""; 40];
+    let mut n = 0;
+    for e in m.events.iter() {
+        if n < names.len() {
+            names[n] = e.as_str();
+            n += 1;
+        }
+    }
+    let session = flow.as_ref().map_or(m.session, |f| f.user.session);
+    let (to_server, established, first_in_direction) = match &flow {
+        Some(f) => {
+            // The table has counted this packet already.
+            let n = if f.to_server {
+                f.flow.pkts_toserver
+            } else {
+                f.flow.pkts_toclient
+            };
+            (f.to_server, f.established, n == 1)
+        }
+        None => (false, false, true),
+    };
+    let input = Input {
+        var_set: var_set_of(engine, session, st),
+        view: PacketView {
+            ip_proto,
+            ttl: m.ttl,
+            tcp_flags: None,
+            icmp: m.icmp,
+            icmp_echo: None,
+            to_server,
+            established,
+            has_flow: flow.is_some(),
+            stream: false,
+            stream_size: None,
+        },
+        src,
+        sport: 0,
+        dst,
+        dport: 0,
+        data,
+        events: &names[..n],
+        reassembled: false,
+        first_in_direction,
+        skip: &[],
+    };
+    st.matches.clear();
+    let vars = flow.as_ref().map_or(&st.no_vars, |f| &f.user.vars);
+    engine.matches(&input, false, vars, &mut st.scratch, &mut st.matches);
+    let matches = std::mem::take(&mut st.matches);
+    let here = Here {
+        packet_proto: (ip_proto != m.key.proto).then_some(ip_proto),
+        ..Here::of(m)
+    };
+    let src = Endpoint { addr: src, port: 0 };
+    let dst = Endpoint { addr: dst, port: 0 };
+    for &mt in &matches {
+        let owner = match flow.as_mut() {
+            Some(f) => {
+                engine.apply_actions(mt, &mut f.user.vars);
+                Owner::of(f.flow, f.user)
+            }
+            None => Owner {
+                flow: None,
+                session: m.session,
+                mirror: m.mirror.as_ref(),
+            },
+        };
+        emit_alert(
+            shared, engine, mt, &here, owner, src, dst, to_server, false, data, frame, st,
+        );
+    }
+    st.matches = matches;
 }
 
 /// Matches one packet against the packet rules; writes alerts.
@@ -939,8 +1197,7 @@ fn emit_packet_match(
         engine,
         mt,
         &Here::of(m),
-        flow,
-        user,
+        Owner::of(flow, user),
         src,
         dst,
         to_server,
@@ -1067,8 +1324,7 @@ fn deliver_detect(
                     engine,
                     mt,
                     here,
-                    flow,
-                    user,
+                    Owner::of(flow, user),
                     src,
                     dst,
                     d == 0,
@@ -1112,8 +1368,7 @@ fn emit_alert(
     engine: &Engine,
     mt: Match,
     here: &Here<'_>,
-    flow: &Flow,
-    user: &FlowUser,
+    owner: Owner<'_>,
     src: Endpoint,
     dst: Endpoint,
     to_server: bool,
@@ -1135,10 +1390,9 @@ fn emit_alert(
     }
     let mut record = Vec::new();
     if !sig.noalert && !suppressed {
-        let (client, server) = here.key.endpoints(flow.client_dir());
         let label = st
             .sessions
-            .get(user.session as usize)
+            .get(owner.session as usize)
             .and_then(|c| c.as_ref())
             .map(|c| &c.label);
         let opts = &shared.alert_options;
@@ -1153,8 +1407,13 @@ fn emit_alert(
                 src,
                 dst,
                 icmp: here.icmp,
+                packet_proto: here.packet_proto,
                 to_server,
-                flow: Some((flow, client, server)),
+                flow: owner.flow.map(|f| {
+                    let (client, server) = here.key.endpoints(f.client_dir());
+                    (f, client, server)
+                }),
+                flowless: owner.flow.is_none(),
                 stream,
                 sig: AlertSignature {
                     action: "allowed",
@@ -1167,7 +1426,7 @@ fn emit_alert(
                     metadata: if opts.metadata { &sig.metadata } else { empty },
                     dest_is_target: sig.rule.target.map(|t| t == mirador_rules::Target::Dst),
                 },
-                mirror: user.mirror.as_ref().zip(label),
+                mirror: owner.mirror.zip(label),
                 seed: shared.seed,
                 payload: (opts.payload || opts.payload_printable).then_some(data),
                 packet: (opts.packet && !frame.is_empty()).then_some((frame, here.linktype)),

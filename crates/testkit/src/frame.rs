@@ -396,6 +396,26 @@ impl FrameSpec {
         )
     }
 
+    /// An ICMP error message (ICMPv4 over IPv4, ICMPv6 over IPv6) from
+    /// `src` to `dst` whose body quotes the IP packet of `quoted` (a built
+    /// frame), cut to at most `quote_len` bytes: RFC 792 routers quote the
+    /// IP header and 8 bytes, RFC 1812 and 4443 hosts as much as fits. The
+    /// 4 bytes after the checksum (unused, MTU, pointer, gateway) are
+    /// `rest`.
+    pub fn icmp_error(
+        src: IpAddr,
+        dst: IpAddr,
+        icmp_type: u8,
+        code: u8,
+        rest: [u8; 4],
+        quoted: &Built,
+        quote_len: usize,
+    ) -> FrameSpec {
+        let ip = quoted.bytes.get(quoted.ip_start..).unwrap_or(&[]);
+        let quote = ip[..ip.len().min(quote_len)].to_vec();
+        FrameSpec::icmp(src, dst, icmp_type, code, rest).payload(quote)
+    }
+
     /// An echo request or reply: ICMP 8/0 over IPv4, ICMPv6 128/129 over IPv6.
     pub fn icmp_echo(src: IpAddr, dst: IpAddr, request: bool, id: u16, seq: u16) -> FrameSpec {
         let v6 = src.is_ipv6() || dst.is_ipv6();
@@ -932,6 +952,23 @@ mod tests {
         let mut bad = FrameSpec::udp(a("10.0.0.1"), a("10.0.0.2"), 1, 2);
         bad.corrupt.ip_checksum = true;
         assert!(!checksums_ok(&bad.build()));
+    }
+
+    #[test]
+    fn icmp_error_quotes_the_ip_packet() {
+        let udp = FrameSpec::udp(a("10.0.0.1"), a("10.0.0.9"), 40000, 53)
+            .payload(b"query".to_vec())
+            .build();
+        let b =
+            FrameSpec::icmp_error(a("192.0.2.1"), a("10.0.0.1"), 3, 3, [0; 4], &udp, 28).build();
+        assert!(checksums_ok(&b));
+        assert_eq!(&b.bytes[b.l4_start..b.l4_start + 2], &[3, 3]);
+        // IP header and the UDP header, no more.
+        assert_eq!(&b.bytes[b.l4_start + 8..], &udp.bytes[14..14 + 28]);
+        // A quote longer than the packet is the whole packet.
+        let all =
+            FrameSpec::icmp_error(a("192.0.2.1"), a("10.0.0.1"), 3, 3, [0; 4], &udp, 999).build();
+        assert_eq!(&all.bytes[all.l4_start + 8..], &udp.bytes[14..]);
     }
 
     #[test]
