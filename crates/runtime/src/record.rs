@@ -534,6 +534,7 @@ mod tests {
             category: None,
             severity: 3,
             metadata: &[],
+            dest_is_target: None,
         }
     }
 
