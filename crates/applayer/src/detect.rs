@@ -1,0 +1,1 @@
+//! Application-layer protocol detection (HTTP, TLS, DNS) by content and port.
