@@ -261,7 +261,7 @@ fn check_rules_json_reports_loaded_and_reasons() {
     let r = rules(
         dir.path(),
         r#"alert tcp any any -> any any (content:"x"; sid:1;)
-alert http any any -> any any (http.uri; content:"x"; sid:2;)
+alert smtp any any -> any any (content:"x"; sid:2;)
 alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
 "#,
     );
@@ -273,7 +273,7 @@ alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["loaded"], 1);
     assert_eq!(v["skipped"], 2);
-    assert_eq!(v["reasons"]["protocol http"], 1);
+    assert_eq!(v["reasons"]["protocol smtp"], 1);
     assert_eq!(v["reasons"]["invalid depth"], 1);
 }
 

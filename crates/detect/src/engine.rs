@@ -21,6 +21,7 @@ use std::net::IpAddr;
 
 use mirador_rules::Vars;
 
+use crate::buffer::AppProto;
 use crate::flowvars::Flowbits;
 use crate::flowvars::{FlowVars, Names};
 use crate::header::PacketView;
@@ -48,6 +49,7 @@ fn classes_of(p: Proto) -> &'static [usize] {
         Proto::Udp => &[1],
         Proto::Icmp | Proto::Icmpv4 | Proto::Icmpv6 => &[2],
         Proto::Sctp => &[3],
+        Proto::TcpUdp => &[0, 1],
         Proto::Ip | Proto::Ipv4 | Proto::Ipv6 => &[0, 1, 2, 3],
     }
 }
@@ -92,6 +94,8 @@ struct VarSet {
     ip_only: IpOnly,
     /// `[class][kind]`, kinds as [`Kind`] numbers them.
     groups: Vec<[PortGroups; 3]>,
+    /// Transaction rules, `[app][dir]`.
+    tx: tx::TxGroups,
 }
 
 /// Which rules a set of port groups holds, by where they inspect.
@@ -199,6 +203,8 @@ pub struct Input<'a> {
     /// gave them already): not reported, and their flow actions not seen
     /// by the rules after them.
     pub skip: &'a [Match],
+    /// The flow's application-layer protocol, once detected.
+    pub app: Option<AppProto>,
 }
 
 /// Reusable match state of one worker.
@@ -213,6 +219,8 @@ pub struct Scratch {
     pvars: PayloadVars,
     /// `base64_decode`'s output, allocated on first use.
     decode: DecodeBuf,
+    /// A transformed buffer (`dotprefix`).
+    xform: Vec<u8>,
 }
 
 /// A rule that matched.
@@ -290,6 +298,7 @@ impl Engine {
                     .filter(|(i, s)| {
                         resolved[*i].is_some()
                             && !ip_only_rule[*i]
+                            && s.tx.is_none()
                             && classes_of(s.proto).contains(&class)
                             && kind.holds(s.inspect)
                     })
@@ -299,10 +308,12 @@ impl Engine {
             });
             groups.push(kinds);
         }
+        let tx = tx::build(sigs, &resolved, stats);
         VarSet {
             resolved,
             ip_only,
             groups,
+            tx,
         }
     }
 
@@ -471,6 +482,7 @@ impl Engine {
             vars,
             pvars,
             decode,
+            ..
         } = scratch;
         ordered.clear();
         if input.first_in_direction && !stream {
@@ -580,6 +592,11 @@ impl Engine {
         // rules do run on both: the caller drops a packet match that the
         // stream gave on the same packet).
         if sig.inspect == Inspect::Either && !stream && input.reassembled && !input.data.is_empty()
+        {
+            return false;
+        }
+        if let Some((a, negated)) = sig.app
+            && (input.app == Some(a)) == negated
         {
             return false;
         }
@@ -712,6 +729,8 @@ fn order(sigs: &[Signature]) -> Vec<u32> {
 /// since their state lives in the host-keyed stage.
 fn is_ip_only(sig: &Signature, vars: &Vars) -> bool {
     sig.inspect == Inspect::Packet
+        && sig.tx.is_none()
+        && sig.app.is_none()
         && sig.payload.is_empty()
         && sig.fast_pattern.is_none()
         && sig.dsize.is_none()
@@ -730,6 +749,9 @@ fn is_ip_only(sig: &Signature, vars: &Vars) -> bool {
 
 /// Why [`Engine`]-building callers skip rules, re-exported for them.
 pub type SkipReason = Skip;
+
+mod tx;
+pub use tx::{TxInput, TxState};
 
 #[cfg(test)]
 mod tests;

@@ -124,6 +124,11 @@ pub trait RegexStep: Send + Sync {
     fn relative(&self) -> bool;
     /// `pcre:!"..."`: the step matches when the regex does not.
     fn negated(&self) -> bool;
+    /// The HTTP buffer its modifier letters select (`/U`, `/H`, ...), if
+    /// any: the rule list it belongs to.
+    fn http_buffer(&self) -> Option<crate::buffer::Buffer> {
+        None
+    }
 }
 
 /// A variable slot, from [`RuleScope`].

@@ -31,12 +31,33 @@ impl RegexStep for PcreStep {
     fn negated(&self) -> bool {
         self.0.negated()
     }
+
+    fn http_buffer(&self) -> Option<crate::buffer::Buffer> {
+        use crate::buffer::Buffer as B;
+        use crate::pcre::Buffer as P;
+        Some(match self.0.buffer()? {
+            P::HttpUri => B::HttpUri,
+            P::HttpRawUri => B::HttpUriRaw,
+            P::HttpClientBody => B::HttpRequestBody,
+            P::FileData => B::FileData,
+            P::HttpHeader => B::HttpHeader,
+            P::HttpRawHeader => B::HttpHeaderRaw,
+            P::HttpMethod => B::HttpMethod,
+            P::HttpCookie => B::HttpCookie,
+            P::HttpStatCode => B::HttpStatCode,
+            P::HttpStatMsg => B::HttpStatMsg,
+            P::HttpUserAgent => B::HttpUserAgent,
+            P::HttpHost => B::HttpHost,
+            P::HttpRawHost => B::HttpHostRaw,
+        })
+    }
 }
 
 /// Compiles a `pcre` option value (as written, quotes and `!` included).
 /// A pattern with no exact translation is unsupported (`pcre <construct>`);
-/// one that inspects an HTTP buffer (`/U`, `/H`, ...) waits for the
-/// app-layer parsers (`pcre /U`); a malformed one is invalid.
+/// one that inspects an HTTP buffer (`/U`, `/H`, ...) goes to the
+/// rule list of that buffer ([`RegexStep::http_buffer`]); a malformed one
+/// is invalid.
 pub fn compile_pcre(raw: &str) -> Result<Arc<dyn RegexStep>, Skip> {
     let p = Pcre::new(raw).map_err(|e| match e {
         PcreError::Unsupported { construct, .. } => Skip::Unsupported(format!("pcre {construct}")),
@@ -45,9 +66,6 @@ pub fn compile_pcre(raw: &str) -> Result<Arc<dyn RegexStep>, Skip> {
             message: other.to_string(),
         },
     })?;
-    if let Some(b) = p.buffer() {
-        return Err(Skip::Unsupported(format!("pcre /{}", b.letter())));
-    }
     Ok(Arc::new(PcreStep(p)))
 }
 
@@ -63,9 +81,10 @@ mod tests {
         assert!(compile_pcre(r#""/x/R""#).unwrap().relative());
         assert!(compile_pcre(r#"!"/x/""#).unwrap().negated());
         assert_eq!(
-            compile_pcre(r#""/x/U""#).err(),
-            Some(Skip::Unsupported("pcre /U".into()))
+            compile_pcre(r#""/x/U""#).unwrap().http_buffer(),
+            Some(crate::buffer::Buffer::HttpUri)
         );
+        assert_eq!(compile_pcre(r#""/x/""#).unwrap().http_buffer(), None);
         assert!(matches!(
             compile_pcre(r#""/(/""#),
             Err(Skip::Invalid { .. })

@@ -187,7 +187,7 @@ mod tests {
             r#"alert tcp any any -> any 80 (msg:"a"; content:"x"; sid:1; rev:1;)"#,
             r#"alert tcp any any -> any 80 (msg:"a newer"; content:"x"; sid:1; rev:2;)"#,
             r#"alert tcp any any -> any 80 (msg:"dup older"; content:"x"; sid:1; rev:1;)"#,
-            r#"alert http any any -> any any (msg:"app"; sid:2;)"#,
+            r#"alert smtp any any -> any any (msg:"app"; sid:2;)"#,
             r#"alert tcp any any -> any any (msg:"bad"; sid:x;)"#,
             r#"# alert tcp any any -> any any (msg:"off"; sid:3;)"#,
             r#"# alert tcp any any -> any any (msg:"turned on"; sid:4;)"#,
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(report.tag_not_logged, 1);
         let reasons = report.reasons();
         assert_eq!(reasons["duplicate sid"], 2);
-        assert_eq!(reasons["protocol http"], 1);
+        assert_eq!(reasons["protocol smtp"], 1);
         assert_eq!(reasons["parse: sid"], 1);
         assert!(report.skipped.iter().any(|s| s.at == "t.rules:5"));
     }

@@ -20,12 +20,15 @@ use mirador_rules::{
     Action, Classifications, Direction, Protocol, ResolvedHeader, Rule, RuleOption, Vars,
 };
 
+use crate::buffer::{AppProto, Buffer, Sides, Slot, TxDir};
 use crate::flowvars::{Flowbits, Flowint, Names, Xbits};
+use crate::header::UintCmp;
 use crate::header::{HeaderMatch, PacketView};
-use crate::payload::{
-    BufferKind, Dsize, Escapes, Program, ProgramBuilder, RegexStep, RuleScope, Step,
-};
+use crate::payload::{Dsize, Program, RegexStep, Step};
 use crate::threshold;
+
+mod lists;
+use lists::{Lists, StickyList};
 
 /// Why a rule was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +93,8 @@ pub enum Proto {
     Icmpv6,
     /// `sctp`.
     Sctp,
+    /// TCP or UDP (`dns`).
+    TcpUdp,
 }
 
 impl Proto {
@@ -105,6 +110,7 @@ impl Proto {
             Proto::Icmpv4 => p == 1,
             Proto::Icmpv6 => p == 58,
             Proto::Sctp => p == 132,
+            Proto::TcpUdp => p == 6 || p == 17,
         }
     }
 }
@@ -159,6 +165,13 @@ pub struct Signature {
     pub payload: Program,
     /// Where the payload program runs.
     pub inspect: Inspect,
+    /// The app-layer protocol the flow must (`false`) or must not (`true`)
+    /// have: the header's protocol (`alert http`), the buffers' or
+    /// `app-layer-protocol`.
+    pub app: Option<(AppProto, bool)>,
+    /// The transaction part: sticky buffers and app-layer conditions. A
+    /// rule with one is inspected on transactions, not on packets.
+    pub tx: Option<TxRule>,
     /// The prefilter pattern: the `fast_pattern` content, else the longest
     /// non-negated content (Suricata's choice), and whether it is nocase.
     pub fast_pattern: Option<(Vec<u8>, bool)>,
@@ -220,20 +233,43 @@ pub struct CompileCtx<'a> {
     pub pcre: &'a RegexCompiler<'a>,
 }
 
-fn protocol(p: &Protocol) -> Result<(Proto, Option<Inspect>), Skip> {
+fn protocol(p: &Protocol) -> Result<(Proto, Option<Inspect>, Option<AppProto>), Skip> {
     Ok(match p {
-        Protocol::Ip | Protocol::Pkthdr => (Proto::Ip, None),
-        Protocol::Ipv4 => (Proto::Ipv4, None),
-        Protocol::Ipv6 => (Proto::Ipv6, None),
-        Protocol::Tcp => (Proto::Tcp, None),
-        Protocol::TcpPkt => (Proto::Tcp, Some(Inspect::Packet)),
-        Protocol::TcpStream => (Proto::Tcp, Some(Inspect::Stream)),
-        Protocol::Udp => (Proto::Udp, None),
-        Protocol::Icmp => (Proto::Icmp, None),
-        Protocol::Icmpv4 => (Proto::Icmpv4, None),
-        Protocol::Icmpv6 => (Proto::Icmpv6, None),
-        Protocol::Sctp => (Proto::Sctp, None),
+        Protocol::Ip | Protocol::Pkthdr => (Proto::Ip, None, None),
+        Protocol::Ipv4 => (Proto::Ipv4, None, None),
+        Protocol::Ipv6 => (Proto::Ipv6, None, None),
+        Protocol::Tcp => (Proto::Tcp, None, None),
+        Protocol::TcpPkt => (Proto::Tcp, Some(Inspect::Packet), None),
+        Protocol::TcpStream => (Proto::Tcp, Some(Inspect::Stream), None),
+        Protocol::Udp => (Proto::Udp, None, None),
+        Protocol::Icmp => (Proto::Icmp, None, None),
+        Protocol::Icmpv4 => (Proto::Icmpv4, None, None),
+        Protocol::Icmpv6 => (Proto::Icmpv6, None, None),
+        Protocol::Sctp => (Proto::Sctp, None, None),
+        Protocol::AppLayer(name) => match AppProto::from_name(name) {
+            // DNS runs over UDP and TCP; HTTP/1 and TLS over TCP.
+            Some(AppProto::Dns) => (Proto::TcpUdp, None, Some(AppProto::Dns)),
+            Some(a) => (Proto::Tcp, None, Some(a)),
+            None => return Err(Skip::Unsupported(format!("protocol {name}"))),
+        },
         other => return Err(Skip::Unsupported(format!("protocol {}", other.as_str()))),
+    })
+}
+
+/// `tls.version` values, as Suricata's `detect-tls-version.c` reads them.
+fn parse_tls_version(v: &str) -> Result<u16, Skip> {
+    let t = v.trim().trim_matches('"').trim();
+    Ok(match t {
+        "1.0" => 0x0301,
+        "1.1" => 0x0302,
+        "1.2" => 0x0303,
+        "1.3" => 0x0304,
+        "3.0" | "ssl3" | "sslv3" => 0x0300,
+        "2.0" | "ssl2" | "sslv2" => 0x0200,
+        _ => match t.strip_prefix("0x").map(|h| u16::from_str_radix(h, 16)) {
+            Some(Ok(x)) => x,
+            _ => return Err(invalid("tls.version", format!("unknown version '{t}'"))),
+        },
     })
 }
 
@@ -274,7 +310,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         | Action::RejectBoth => {}
         other => return Err(Skip::Unsupported(format!("action {}", other.as_str()))),
     }
-    let (proto, forced) = protocol(&rule.protocol)?;
+    let (proto, forced, header_app) = protocol(&rule.protocol)?;
     if rule.direction == Direction::Transactional {
         return Err(Skip::Unsupported("direction =>".into()));
     }
@@ -289,9 +325,10 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
     let mut stream_events = Vec::new();
     let mut decode_events = Vec::new();
     let mut flow_stream: Option<bool> = None;
-    let mut scope = RuleScope::new();
-    let mut b = ProgramBuilder::new(&mut scope, BufferKind::Payload);
-    b.escapes(Escapes::Raw);
+    let mut lists = Lists::new();
+    let mut app_cond: Option<(AppProto, bool)> = None;
+    let mut app_events: Vec<(AppProto, String)> = Vec::new();
+    let mut tls_version: Option<u16> = None;
     for o in &rule.options {
         let name = o.canonical_name();
         if META.contains(&name) || NO_EFFECT.contains(&name) {
@@ -306,14 +343,14 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
             continue;
         }
         let r: Result<(), Skip> = match name {
-            "content" => b
-                .apply("content", o.raw.as_deref())
-                .map(|_| ())
-                .map_err(|e| invalid(name, e.message)),
+            "content" => {
+                lists.content(o.raw.as_deref());
+                Ok(())
+            }
             "pcre" => {
                 let raw = o.raw.as_deref().unwrap_or("");
                 let step = (ctx.pcre)(raw)?;
-                b.regex(step).map_err(|e| invalid(name, e.message))
+                lists.pcre(step)
             }
             "dsize" => {
                 dsize = Some(
@@ -371,15 +408,76 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
                 decode_events.push(event_name("decoder", value(o).unwrap_or(""))?);
                 Ok(())
             }
-            other => match b.apply(other, value(o)) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(Skip::Unsupported(other.to_string())),
-                Err(e) => Err(invalid(other, e.message)),
-            },
+            "pkt_data" => {
+                lists.pkt_data();
+                Ok(())
+            }
+            "dotprefix" => lists.dotprefix(),
+            "bsize" => lists.bsize(value(o).unwrap_or("")),
+            "urilen" => lists.urilen(value(o).unwrap_or("")),
+            "app-layer-protocol" => {
+                let v = value(o).unwrap_or("").trim();
+                let (neg, n) = match v.strip_prefix('!') {
+                    Some(n) => (true, n.trim()),
+                    None => (false, v),
+                };
+                match AppProto::from_name(n) {
+                    Some(a) => {
+                        app_cond = Some((a, neg));
+                        Ok(())
+                    }
+                    None => Err(Skip::Unsupported(format!("app-layer-protocol:{n}"))),
+                }
+            }
+            "app-layer-event" => {
+                let v = value(o).unwrap_or("").trim();
+                match v.split_once('.').map(|(p, e)| (AppProto::from_name(p), e)) {
+                    Some((Some(a), e)) if !e.is_empty() => {
+                        app_events.push((a, e.to_ascii_uppercase()));
+                        Ok(())
+                    }
+                    _ => Err(Skip::Unsupported(format!("app-layer-event:{v}"))),
+                }
+            }
+            "tls.version" => {
+                tls_version = Some(parse_tls_version(value(o).unwrap_or(""))?);
+                Ok(())
+            }
+            other => {
+                if let Some(buf) = Buffer::from_keyword(other) {
+                    lists.sticky(buf);
+                    Ok(())
+                } else if let Some(buf) = Buffer::from_modifier(other) {
+                    lists.modifier(other, buf)
+                } else if crate::payload::KEYWORDS.contains(&other) {
+                    lists.keyword(other, value(o));
+                    Ok(())
+                } else {
+                    Err(Skip::Unsupported(other.to_string()))
+                }
+            }
         };
         r?;
     }
-    let payload = b.build().map_err(|e| invalid(e.keyword, e.message))?;
+    let (payload, sticky) = lists.build()?;
+    let rule_dir = header.iter().find_map(|h| match h {
+        HeaderMatch::Flow(f) => f.to_server,
+        _ => None,
+    });
+    let tx = TxRule::new(
+        header_app,
+        rule_dir,
+        sticky,
+        app_events,
+        tls_version,
+        &payload,
+    )?;
+    let app = match (app_cond, header_app, &tx) {
+        (Some(c), _, _) => Some(c),
+        (None, Some(a), _) => Some((a, false)),
+        (None, None, Some(t)) => Some((t.app, false)),
+        (None, None, None) => None,
+    };
     let has_payload = !payload.is_empty();
     // Suricata's SigValidate: a keyword that needs the packet (dsize,
     // flags, ttl, flow:no_stream, ...) makes the rule packet-only; else a
@@ -439,6 +537,8 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         payload,
         inspect,
         fast_pattern,
+        app,
+        tx,
         flowbits,
         flowints,
         xbits,
@@ -450,6 +550,154 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         decode_events,
         rule,
     })
+}
+
+/// One sticky-buffer list of a transaction rule.
+#[derive(Debug, Clone)]
+pub struct TxList {
+    /// The buffer.
+    pub buffer: Buffer,
+    /// `dotprefix`.
+    pub dotprefix: bool,
+    /// The side read; `None`: the side of the direction inspected (a
+    /// two-sided buffer in a rule without a direction).
+    pub side: Option<TxDir>,
+    /// The keywords on the buffer.
+    pub program: Program,
+    /// `bsize` / `urilen` checks.
+    pub sizes: Vec<UintCmp>,
+}
+
+impl TxList {
+    /// The slot read when inspecting in direction `dir`.
+    pub fn slot(&self, dir: TxDir) -> Slot {
+        Slot {
+            buffer: self.buffer,
+            side: self.side.unwrap_or(dir),
+            dotprefix: self.dotprefix,
+        }
+    }
+}
+
+/// The transaction part of a rule (Suricata's app-layer inspection
+/// engines): the rule is inspected once per transaction and direction,
+/// when every buffer it reads is final, and alerts at most once there.
+#[derive(Debug, Clone)]
+pub struct TxRule {
+    /// The protocol.
+    pub app: AppProto,
+    /// Inspected in the to-server (`[0]`) and to-client (`[1]`) direction.
+    pub dirs: [bool; 2],
+    /// The sticky-buffer lists, in rule order.
+    pub lists: Vec<TxList>,
+    /// The prefilter pattern: which list, the bytes, nocase. `None`: the
+    /// rule is a candidate on every transaction of its protocol.
+    pub fast: Option<(usize, Vec<u8>, bool)>,
+    /// `app-layer-event` names (uppercase, no protocol prefix).
+    pub events: Vec<String>,
+    /// `tls.version`.
+    pub tls_version: Option<u16>,
+}
+
+impl TxRule {
+    /// The transaction part of a rule, or `None` when it has none (a
+    /// packet or stream rule, maybe limited to an app-layer protocol).
+    fn new(
+        header_app: Option<AppProto>,
+        rule_dir: Option<bool>,
+        sticky: Vec<StickyList>,
+        events: Vec<(AppProto, String)>,
+        tls_version: Option<u16>,
+        payload: &Program,
+    ) -> Result<Option<TxRule>, Skip> {
+        if sticky.is_empty() && events.is_empty() && tls_version.is_none() {
+            return Ok(None);
+        }
+        let mut app = header_app;
+        let apps = sticky
+            .iter()
+            .map(|l| (l.buffer.app(), l.buffer.keyword()))
+            .chain(events.iter().map(|(a, _)| (*a, "app-layer-event")))
+            .chain(tls_version.map(|_| (AppProto::Tls, "tls.version")));
+        for (a, kw) in apps {
+            match app {
+                None => app = Some(a),
+                Some(x) if x == a => {}
+                Some(x) => {
+                    return Err(invalid(
+                        kw,
+                        format!("a {} buffer in a {} rule", a.name(), x.name()),
+                    ));
+                }
+            }
+        }
+        let Some(app) = app else {
+            return Ok(None);
+        };
+        let one_side = |s: Sides| sticky.iter().any(|l| l.buffer.sides() == s);
+        let (ts_only, tc_only) = (one_side(Sides::ToServer), one_side(Sides::ToClient));
+        let (dirs, both_side) = match rule_dir {
+            Some(true) if tc_only => {
+                let l = sticky.iter().find(|l| l.buffer.sides() == Sides::ToClient);
+                let kw = l.map_or("flow", |l| l.buffer.keyword());
+                return Err(invalid(kw, "a response buffer in a to_server rule"));
+            }
+            Some(true) => ([true, false], Some(TxDir::ToServer)),
+            Some(false) => ([false, true], Some(TxDir::ToClient)),
+            None if tc_only => ([false, true], Some(TxDir::ToClient)),
+            None if ts_only => ([true, false], Some(TxDir::ToServer)),
+            None => ([true, true], None),
+        };
+        // DNS and TLS transactions have fixed sides; so do the one-sided
+        // buffers of HTTP.
+        let lists: Vec<TxList> = sticky
+            .into_iter()
+            .map(|l| TxList {
+                side: match l.buffer.sides() {
+                    Sides::ToServer => Some(TxDir::ToServer),
+                    Sides::ToClient => Some(TxDir::ToClient),
+                    Sides::Both => both_side,
+                },
+                buffer: l.buffer,
+                dotprefix: l.dotprefix,
+                program: l.program,
+                sizes: l.sizes,
+            })
+            .collect();
+        let fast = tx_fast_pattern(&lists, payload);
+        Ok(Some(TxRule {
+            app,
+            dirs,
+            lists,
+            fast,
+            events: events.into_iter().map(|(_, e)| e).collect(),
+            tls_version,
+        }))
+    }
+}
+
+/// A transaction rule's prefilter pattern: the `fast_pattern` content if it
+/// is in a sticky list (none if it is on the payload: the rule is then a
+/// candidate on every transaction), else the longest non-negated content
+/// of the sticky lists. Every content of a list must match, so any of them
+/// is a sound prefilter.
+fn tx_fast_pattern(lists: &[TxList], payload: &Program) -> Option<(usize, Vec<u8>, bool)> {
+    let explicit = |p: &Program| {
+        p.steps()
+            .iter()
+            .any(|s| matches!(s, Step::Content(c) if c.fast_pattern.is_some() && !c.negated))
+    };
+    if explicit(payload) {
+        return None;
+    }
+    if let Some(i) = lists.iter().position(|l| explicit(&l.program)) {
+        return fast_pattern(&lists[i].program).map(|(b, n)| (i, b, n));
+    }
+    lists
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| fast_pattern(&l.program).map(|(b, n)| (i, b, n)))
+        .max_by_key(|(i, b, _)| (b.len(), std::cmp::Reverse(*i)))
 }
 
 /// Normalizes an event name (`ipv4.trunc_pkt` → `decoder.ipv4.trunc_pkt`,

@@ -1065,6 +1065,7 @@ fn detect_own(
         reassembled: false,
         first_in_direction,
         skip: &[],
+        app: None,
     };
     st.matches.clear();
     let vars = flow.as_ref().map_or(&st.no_vars, |f| &f.user.vars);
@@ -1159,6 +1160,7 @@ fn detect_packet(
             n == 1
         },
         skip: &[],
+        app: None,
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1289,6 +1291,7 @@ fn deliver_detect(
                 reassembled: true,
                 first_in_direction: false,
                 skip: &[],
+                app: None,
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1308,6 +1311,7 @@ fn deliver_detect(
                     matches.clear();
                     let again = Input {
                         skip: &old,
+                        app: None,
                         ..input
                     };
                     engine.matches(&again, true, &user.vars, &mut st.scratch, &mut matches);

@@ -59,6 +59,7 @@ fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Inpu
         reassembled: false,
         first_in_direction: true,
         skip: &[],
+        app: None,
     }
 }
 
@@ -285,4 +286,177 @@ fn rules_run_in_suricatas_order_and_see_flowbits_set_on_the_same_packet() {
     let f = FlowVars::default();
     let p = tcp_input("1.1.1.1", 1, "2.2.2.2", 21, b"220 ready");
     assert_eq!(sids(&e, &p, false, &f), vec![9, 13, 2, 4, 14, 3, 5, 1, 11]);
+}
+
+mod tx_rules {
+    use super::*;
+    use crate::buffer::{Buffer, Ready, TxBuffers, TxDir};
+
+    /// A transaction whose buffers are given by name, each final or not.
+    #[derive(Default)]
+    struct Tx {
+        bufs: Vec<(Buffer, TxDir, Vec<&'static [u8]>)>,
+        not_yet: Vec<Buffer>,
+    }
+
+    impl TxBuffers for Tx {
+        fn get(&self, b: Buffer, side: TxDir, i: usize) -> Option<&[u8]> {
+            self.bufs
+                .iter()
+                .find(|(x, s, _)| *x == b && *s == side)
+                .and_then(|(_, _, v)| v.get(i).copied())
+        }
+        fn ready(&self, b: Buffer, _: TxDir) -> Ready {
+            if self.not_yet.contains(&b) {
+                Ready::NotYet
+            } else {
+                Ready::Final
+            }
+        }
+    }
+
+    fn input(dir: TxDir, app: AppProto) -> TxInput<'static> {
+        let (src, dst, sp, dp) = match dir {
+            TxDir::ToServer => ("10.0.0.1", "203.0.113.9", 40000, 80),
+            TxDir::ToClient => ("203.0.113.9", "10.0.0.1", 80, 40000),
+        };
+        TxInput {
+            var_set: 0,
+            app,
+            dir,
+            view: PacketView {
+                ip_proto: 6,
+                has_flow: true,
+                established: true,
+                to_server: dir == TxDir::ToServer,
+                ..PacketView::default()
+            },
+            src: ip(src),
+            sport: sp,
+            dst: ip(dst),
+            dport: dp,
+            data: b"",
+        }
+    }
+
+    fn run(e: &Engine, i: &TxInput<'_>, tx: &Tx, st: &mut TxState, flow: &FlowVars) -> Vec<u32> {
+        let mut out = Vec::new();
+        e.inspect_tx(i, tx, st, flow, &mut Scratch::default(), &mut out);
+        out.iter()
+            .map(|m| e.signatures()[m.sig as usize].sid)
+            .collect()
+    }
+
+    const RULES: &[&str] = &[
+        r#"alert http $HOME_NET any -> $EXTERNAL_NET any (flow:established,to_server; http.method; content:"POST"; http.uri; content:"/gate.php"; endswith; sid:1;)"#,
+        r#"alert http any any -> any any (flow:to_server; http.user_agent; content:"evilbot"; nocase; sid:2;)"#,
+        r#"alert http any any -> any any (flow:to_server; http.host; bsize:11; sid:3;)"#,
+        r#"alert http any any -> any any (flow:to_client; http.stat_code; content:"404"; http.uri; content:"/gate"; sid:4;)"#,
+        r#"alert dns any any -> any any (dns.query; dotprefix; content:".evil.example"; endswith; sid:5;)"#,
+        r#"alert http any any -> any any (flow:to_server; http.uri; content:"/gate"; flowbits:set,seen; flowbits:noalert; sid:6;)"#,
+        r#"alert http any any -> any any (flow:to_server; http.method; content:"POST"; flowbits:isset,seen; sid:7;)"#,
+        r#"alert http any any -> any any (flow:to_server; http.request_body; content:"secret"; sid:8;)"#,
+        r#"alert tcp any any -> any any (content:"POST"; http_method; content:"gate"; http_uri; sid:9;)"#,
+    ];
+
+    fn post() -> Tx {
+        Tx {
+            bufs: vec![
+                (Buffer::HttpMethod, TxDir::ToServer, vec![b"POST"]),
+                (Buffer::HttpUri, TxDir::ToServer, vec![b"/x/gate.php"]),
+                (
+                    Buffer::HttpUserAgent,
+                    TxDir::ToServer,
+                    vec![b"Mozilla EvilBot/1"],
+                ),
+                (Buffer::HttpHost, TxDir::ToServer, vec![b"example.com"]),
+                (Buffer::HttpRequestBody, TxDir::ToServer, vec![b"a secret"]),
+                (Buffer::HttpStatCode, TxDir::ToClient, vec![b"404"]),
+            ],
+            not_yet: vec![Buffer::HttpRequestBody, Buffer::HttpStatCode],
+        }
+    }
+
+    #[test]
+    fn inspected_once_each_when_their_buffers_are_final() {
+        let e = engine(RULES, &[]);
+        let mut tx = post();
+        let mut ts = TxState::default();
+        let flow = FlowVars::default();
+        // Headers done, body not yet: 6 sets "seen" silently and 7 sees it.
+        let i = input(TxDir::ToServer, AppProto::Http);
+        // Suricata's order: the flowbits setter, then its reader, then the rest.
+        assert_eq!(run(&e, &i, &tx, &mut ts, &flow), vec![6, 7, 1, 2, 3, 9]);
+        // Again with nothing new: nothing twice.
+        assert_eq!(run(&e, &i, &tx, &mut ts, &flow), Vec::<u32>::new());
+        // The body completes.
+        tx.not_yet.retain(|b| *b != Buffer::HttpRequestBody);
+        assert_eq!(run(&e, &i, &tx, &mut ts, &flow), vec![8]);
+        assert!(!ts.has_pending());
+        // The response: the mixed rule reads the request's URI (its fast
+        // pattern) and waits for the status code.
+        let mut tc = TxState::default();
+        let r = input(TxDir::ToClient, AppProto::Http);
+        assert_eq!(run(&e, &r, &tx, &mut tc, &flow), Vec::<u32>::new());
+        assert!(tc.has_pending(), "rule 4 waits for the status");
+        tx.not_yet.clear();
+        assert_eq!(run(&e, &r, &tx, &mut tc, &flow), vec![4]);
+        assert!(!tc.has_pending());
+        // Another protocol's transaction sees none of these.
+        let mut other = TxState::default();
+        assert!(
+            run(
+                &e,
+                &input(TxDir::ToServer, AppProto::Tls),
+                &tx,
+                &mut other,
+                &flow
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn buffers_are_checked_not_just_prefiltered() {
+        let e = engine(RULES, &[]);
+        let flow = FlowVars::default();
+        let i = input(TxDir::ToServer, AppProto::Http);
+        // "/gate.php" not at the end; host 12 bytes; method GET.
+        let tx = Tx {
+            bufs: vec![
+                (Buffer::HttpMethod, TxDir::ToServer, vec![b"GET"]),
+                (Buffer::HttpUri, TxDir::ToServer, vec![b"/gate.php?x"]),
+                (Buffer::HttpHost, TxDir::ToServer, vec![b"example.org1"]),
+            ],
+            not_yet: vec![],
+        };
+        // 6 matches (sets the bit, no alert shown since noalert is the
+        // caller's concern); 9 needs "POST" in the method.
+        assert_eq!(run(&e, &i, &tx, &mut TxState::default(), &flow), vec![6]);
+        // The header's addresses: to an internal server, rule 1 is out.
+        let mut j = i;
+        j.dst = ip("10.9.9.9");
+        let tx = post();
+        let got = run(&e, &j, &tx, &mut TxState::default(), &flow);
+        assert!(!got.contains(&1) && got.contains(&2), "{got:?}");
+    }
+
+    #[test]
+    fn multi_buffers_and_transforms() {
+        let e = engine(RULES, &[]);
+        let flow = FlowVars::default();
+        let q = |names: Vec<&'static [u8]>| Tx {
+            bufs: vec![(Buffer::DnsQuery, TxDir::ToServer, names)],
+            not_yet: vec![],
+        };
+        let mut i = input(TxDir::ToServer, AppProto::Dns);
+        i.view.ip_proto = 17;
+        let hit = q(vec![b"ok.example", b"a.evil.example"]);
+        assert_eq!(run(&e, &i, &hit, &mut TxState::default(), &flow), vec![5]);
+        // dotprefix makes "evil.example" itself match ".evil.example".
+        let exact = q(vec![b"evil.example"]);
+        assert_eq!(run(&e, &i, &exact, &mut TxState::default(), &flow), vec![5]);
+        let miss = q(vec![b"notevil.example"]);
+        assert!(run(&e, &i, &miss, &mut TxState::default(), &flow).is_empty());
+    }
 }

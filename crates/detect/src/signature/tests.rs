@@ -121,12 +121,12 @@ fn anchored_contents_and_stream_size_inspect_packet_and_stream() {
 fn skip_reasons_name_the_first_unsupported_keyword() {
     let reason = |r: &str| build(r).unwrap_err().reason();
     assert_eq!(
-        reason(r#"alert http any any -> any any (content:"x"; sid:1;)"#),
-        "protocol http"
+        reason(r#"alert smtp any any -> any any (content:"x"; sid:1;)"#),
+        "protocol smtp"
     );
     assert_eq!(
-        reason(r#"alert tcp any any -> any any (http.uri; content:"x"; sid:1;)"#),
-        "http.uri"
+        reason(r#"alert tcp any any -> any any (http.uri; to_lowercase; content:"x"; sid:1;)"#),
+        "to_lowercase"
     );
     assert_eq!(
         reason(r#"alert tcp any any -> any any (content:"x"; pcre:"/x/"; sid:1;)"#),
@@ -224,4 +224,90 @@ fn base64_option_errors_skip_the_rule() {
         let e = build(rule).expect_err(rule);
         assert_eq!(e.reason(), reason, "{rule}: {e}");
     }
+}
+
+#[test]
+fn sticky_buffers_modifiers_and_transforms_make_lists() {
+    use crate::buffer::{AppProto, Buffer, TxDir};
+    // Sticky buffers, a legacy modifier, pkt_data, dotprefix, bsize.
+    let s = build(
+        r#"alert http any any -> any any (flow:established,to_server; http.method; content:"POST"; http.uri; content:"/a"; bsize:<10; pkt_data; content:"x"; nocase; http_host; content:"raw"; pkt_data; content:"pp"; sid:1;)"#,
+    )
+    .unwrap();
+    let tx = s.tx.as_ref().expect("a transaction rule");
+    assert_eq!(tx.app, AppProto::Http);
+    assert_eq!(tx.dirs, [true, false]);
+    let bufs: Vec<Buffer> = tx.lists.iter().map(|l| l.buffer).collect();
+    assert_eq!(
+        bufs,
+        [Buffer::HttpMethod, Buffer::HttpUri, Buffer::HttpHost]
+    );
+    assert_eq!(tx.lists[1].sizes.len(), 1);
+    // `content:"x"; nocase; http_host;` moved "x" (nocase) to http.host;
+    // "raw" and "pp" stay on the payload.
+    let host = &tx.lists[2].program;
+    assert!(host.inspect(b"X", &mut Default::default()));
+    assert!(s.payload.inspect(b"raw pp", &mut Default::default()));
+    assert!(!s.payload.inspect(b"raw", &mut Default::default()));
+    // The fast pattern is the longest buffer content: "POST".
+    assert_eq!(
+        tx.fast.as_ref().map(|f| (f.0, f.1.clone())),
+        Some((0, b"POST".to_vec()))
+    );
+    assert_eq!(s.app, Some((AppProto::Http, false)));
+
+    let d = build(r#"alert dns any any -> any any (dns.query; dotprefix; content:".evil.com"; endswith; sid:2;)"#).unwrap();
+    let tx = d.tx.as_ref().unwrap();
+    assert!(tx.lists[0].dotprefix);
+    assert_eq!(tx.lists[0].slot(TxDir::ToServer).side, TxDir::ToServer);
+    assert_eq!(d.proto, Proto::TcpUdp);
+
+    // A response buffer decides the direction; a two-sided buffer follows.
+    let r = build(r#"alert http any any -> any any (http.stat_code; content:"200"; http.header; content:"Server"; sid:3;)"#).unwrap();
+    let tx = r.tx.as_ref().unwrap();
+    assert_eq!(tx.dirs, [false, true]);
+    assert_eq!(tx.lists[1].side, Some(TxDir::ToClient));
+    // Without any direction, a two-sided buffer is inspected both ways.
+    let b = build(r#"alert http any any -> any any (http.header; content:"X-A"; sid:4;)"#).unwrap();
+    assert_eq!(b.tx.as_ref().unwrap().dirs, [true, true]);
+    assert_eq!(b.tx.as_ref().unwrap().lists[0].side, None);
+
+    // pcre with /U lands in http.uri; an explicit fast_pattern wins.
+    let p = build(r#"alert tcp any any -> any any (content:"ab"; http_uri; content:"x"; fast_pattern; http_header; sid:5;)"#).unwrap();
+    let tx = p.tx.as_ref().unwrap();
+    assert_eq!(tx.fast.as_ref().map(|f| f.0), Some(1));
+    assert_eq!(tx.app, AppProto::Http);
+
+    let reason = |r: &str| build(r).unwrap_err().reason();
+    assert_eq!(
+        reason(
+            r#"alert http any any -> any any (flow:to_server; http.stat_code; content:"200"; sid:6;)"#
+        ),
+        "invalid http.stat_code"
+    );
+    assert_eq!(
+        reason(r#"alert http any any -> any any (http.uri; content:"a"; dotprefix; sid:7;)"#),
+        "invalid dotprefix"
+    );
+    assert_eq!(
+        reason(r#"alert http any any -> any any (http.uri; content:"a"; http_uri; sid:8;)"#),
+        "invalid http_uri"
+    );
+    assert_eq!(
+        reason(r#"alert tcp any any -> any any (bsize:3; sid:9;)"#),
+        "invalid bsize"
+    );
+    assert_eq!(
+        reason(r#"alert tls any any -> any any (dns.query; content:"a"; sid:10;)"#),
+        "invalid dns.query"
+    );
+    assert_eq!(
+        reason(r#"alert http any any -> any any (http.uri; sid:11;)"#),
+        "invalid http.uri"
+    );
+    // Rules without buffers keep their protocol as a flow condition.
+    let plain = build(r#"alert http any any -> any any (content:"GET"; sid:12;)"#).unwrap();
+    assert!(plain.tx.is_none());
+    assert_eq!(plain.app, Some((AppProto::Http, false)));
+    assert_eq!(plain.proto, Proto::Tcp);
 }

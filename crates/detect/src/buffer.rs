@@ -1,0 +1,364 @@
+//! Suricata's application-layer inspection buffers ("sticky buffers"):
+//! which keyword names which buffer, of which protocol, in which
+//! direction, and how many instances a transaction has.
+//!
+//! The engine does not parse protocols: a flow worker hands it each
+//! transaction through [`TxBuffers`], which gives a buffer's bytes (after
+//! the parsers' normalization) and says whether the transaction has
+//! progressed far enough for the buffer to be final. Transforms
+//! (`dotprefix`, the only one ET Open uses) apply on top, per rule list.
+
+/// The application-layer protocols rules can be written against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppProto {
+    /// HTTP/1.x (Suricata's `http` and `http1`).
+    Http,
+    /// TLS (and SSL; Suricata's `tls`/`ssl`).
+    Tls,
+    /// DNS over UDP or TCP.
+    Dns,
+}
+
+impl AppProto {
+    /// Every protocol, in index order.
+    pub const ALL: [AppProto; 3] = [AppProto::Http, AppProto::Tls, AppProto::Dns];
+
+    /// The protocol of a rule header or `app-layer-protocol` name.
+    pub fn from_name(name: &str) -> Option<AppProto> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "http" | "http1" => AppProto::Http,
+            "tls" | "ssl" => AppProto::Tls,
+            "dns" => AppProto::Dns,
+            _ => return None,
+        })
+    }
+
+    /// Suricata's name (EVE `app_proto`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::Http => "http",
+            AppProto::Tls => "tls",
+            AppProto::Dns => "dns",
+        }
+    }
+
+    /// 0, 1, 2.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A direction of inspection: the side whose data a buffer holds, or the
+/// direction a transaction rule is inspected in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxDir {
+    /// Client to server (the request).
+    ToServer,
+    /// Server to client (the response).
+    ToClient,
+}
+
+impl TxDir {
+    /// 0 for to-server, 1 for to-client.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which directions a buffer exists in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sides {
+    /// Request side only.
+    ToServer,
+    /// Response side only.
+    ToClient,
+    /// Either: the rule's direction picks (`http.header` reads the request
+    /// headers in a `to_server` rule, the response's in a `to_client` one).
+    Both,
+}
+
+macro_rules! buffers {
+    ($( $(#[$doc:meta])* $v:ident = $name:literal, $app:ident, $sides:ident, $multi:literal; )*) => {
+        /// A sticky buffer.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Buffer {
+            $( $(#[$doc])* $v, )*
+        }
+
+        impl Buffer {
+            /// Every buffer.
+            pub const ALL: &'static [Buffer] = &[$(Buffer::$v,)*];
+
+            /// The sticky-buffer keyword (canonical name).
+            pub fn keyword(self) -> &'static str {
+                match self { $(Buffer::$v => $name,)* }
+            }
+
+            /// The protocol whose transactions hold it.
+            pub fn app(self) -> AppProto {
+                match self { $(Buffer::$v => AppProto::$app,)* }
+            }
+
+            /// The directions it exists in.
+            pub fn sides(self) -> Sides {
+                match self { $(Buffer::$v => Sides::$sides,)* }
+            }
+
+            /// Whether a transaction has several instances of it (any
+            /// instance matching is a match: Suricata's multi-buffers).
+            pub fn multi(self) -> bool {
+                match self { $(Buffer::$v => $multi,)* }
+            }
+        }
+    };
+}
+
+buffers! {
+    /// `http.uri` (`http_uri`): the normalized request URI.
+    HttpUri = "http.uri", Http, ToServer, false;
+    /// `http.uri.raw` (`http_raw_uri`).
+    HttpUriRaw = "http.uri.raw", Http, ToServer, false;
+    /// `http.method`.
+    HttpMethod = "http.method", Http, ToServer, false;
+    /// `http.request_line`.
+    HttpRequestLine = "http.request_line", Http, ToServer, false;
+    /// `http.host`: normalized (lowercase, no port).
+    HttpHost = "http.host", Http, ToServer, false;
+    /// `http.host.raw`.
+    HttpHostRaw = "http.host.raw", Http, ToServer, false;
+    /// `http.user_agent`.
+    HttpUserAgent = "http.user_agent", Http, ToServer, false;
+    /// `http.referer`.
+    HttpReferer = "http.referer", Http, ToServer, false;
+    /// `http.accept`.
+    HttpAccept = "http.accept", Http, ToServer, false;
+    /// `http.accept_enc`.
+    HttpAcceptEnc = "http.accept_enc", Http, ToServer, false;
+    /// `http.accept_lang`.
+    HttpAcceptLang = "http.accept_lang", Http, ToServer, false;
+    /// `http.request_body` (`http_client_body`).
+    HttpRequestBody = "http.request_body", Http, ToServer, false;
+    /// `http.request_header`: each request header as `Name: value`.
+    HttpRequestHeader = "http.request_header", Http, ToServer, true;
+    /// `http.stat_code`.
+    HttpStatCode = "http.stat_code", Http, ToClient, false;
+    /// `http.stat_msg`.
+    HttpStatMsg = "http.stat_msg", Http, ToClient, false;
+    /// `http.response_line`.
+    HttpResponseLine = "http.response_line", Http, ToClient, false;
+    /// `http.server`.
+    HttpServer = "http.server", Http, ToClient, false;
+    /// `http.location`.
+    HttpLocation = "http.location", Http, ToClient, false;
+    /// `http.response_body` (`http_server_body`).
+    HttpResponseBody = "http.response_body", Http, ToClient, false;
+    /// `http.response_header`: each response header as `Name: value`.
+    HttpResponseHeader = "http.response_header", Http, ToClient, true;
+    /// `http.header` (`http_header`): normalized headers.
+    HttpHeader = "http.header", Http, Both, false;
+    /// `http.header.raw` (`http_raw_header`).
+    HttpHeaderRaw = "http.header.raw", Http, Both, false;
+    /// `http.header_names`.
+    HttpHeaderNames = "http.header_names", Http, Both, false;
+    /// `http.cookie` (`Cookie` or `Set-Cookie`).
+    HttpCookie = "http.cookie", Http, Both, false;
+    /// `http.content_type`.
+    HttpContentType = "http.content_type", Http, Both, false;
+    /// `http.content_len`.
+    HttpContentLen = "http.content_len", Http, Both, false;
+    /// `http.connection`.
+    HttpConnection = "http.connection", Http, Both, false;
+    /// `http.protocol`.
+    HttpProtocol = "http.protocol", Http, Both, false;
+    /// `http.start`: the request or response line and headers.
+    HttpStart = "http.start", Http, Both, false;
+    /// `file.data` (`file_data`) on HTTP: the request or response body,
+    /// dechunked and decompressed.
+    FileData = "file.data", Http, Both, false;
+    /// `tls.sni`.
+    TlsSni = "tls.sni", Tls, ToServer, false;
+    /// `ja3.hash`.
+    Ja3Hash = "ja3.hash", Tls, ToServer, false;
+    /// `ja3.string`.
+    Ja3String = "ja3.string", Tls, ToServer, false;
+    /// `ja4.hash`.
+    Ja4Hash = "ja4.hash", Tls, ToServer, false;
+    /// `ja3s.hash`.
+    Ja3sHash = "ja3s.hash", Tls, ToClient, false;
+    /// `ja3s.string`.
+    Ja3sString = "ja3s.string", Tls, ToClient, false;
+    /// `tls.cert_subject`: the server certificate's subject.
+    TlsCertSubject = "tls.cert_subject", Tls, ToClient, false;
+    /// `tls.cert_issuer`.
+    TlsCertIssuer = "tls.cert_issuer", Tls, ToClient, false;
+    /// `tls.cert_serial`.
+    TlsCertSerial = "tls.cert_serial", Tls, ToClient, false;
+    /// `tls.cert_fingerprint`.
+    TlsCertFingerprint = "tls.cert_fingerprint", Tls, ToClient, false;
+    /// `tls.certs`: each certificate of the server's chain (DER).
+    TlsCerts = "tls.certs", Tls, ToClient, true;
+    /// `dns.query` (`dns_query`): each query name of a request.
+    DnsQuery = "dns.query", Dns, ToServer, true;
+}
+
+impl Buffer {
+    /// The buffer a sticky-buffer keyword (canonical name) selects.
+    pub fn from_keyword(name: &str) -> Option<Buffer> {
+        Buffer::ALL.iter().copied().find(|b| b.keyword() == name)
+    }
+
+    /// The buffer a legacy content modifier (`content:"x"; http_uri;`)
+    /// moves the content into.
+    pub fn from_modifier(name: &str) -> Option<Buffer> {
+        Some(match name {
+            "http_uri" => Buffer::HttpUri,
+            "http_raw_uri" => Buffer::HttpUriRaw,
+            "http_method" => Buffer::HttpMethod,
+            "http_cookie" => Buffer::HttpCookie,
+            "http_client_body" => Buffer::HttpRequestBody,
+            "http_server_body" => Buffer::HttpResponseBody,
+            "http_header" => Buffer::HttpHeader,
+            "http_raw_header" => Buffer::HttpHeaderRaw,
+            "http_stat_msg" => Buffer::HttpStatMsg,
+            "http_stat_code" => Buffer::HttpStatCode,
+            "http_user_agent" => Buffer::HttpUserAgent,
+            "http_host" => Buffer::HttpHost,
+            "http_raw_host" => Buffer::HttpHostRaw,
+            _ => return None,
+        })
+    }
+
+    /// Whether the buffer has a side for `dir`.
+    pub fn has_side(self, dir: TxDir) -> bool {
+        match self.sides() {
+            Sides::Both => true,
+            Sides::ToServer => dir == TxDir::ToServer,
+            Sides::ToClient => dir == TxDir::ToClient,
+        }
+    }
+
+    /// A dense index (for bitmaps).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A buffer as one rule list inspects it: the buffer, the side it is read
+/// from, and the transforms applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    /// The buffer.
+    pub buffer: Buffer,
+    /// The side read.
+    pub side: TxDir,
+    /// `dotprefix`: a `.` is put in front of the buffer.
+    pub dotprefix: bool,
+}
+
+impl Slot {
+    /// The bytes of instance `i` of this slot in `tx`, transformed into
+    /// `scratch` when the slot has a transform. `None`: absent.
+    pub fn get<'a>(
+        &self,
+        tx: &'a dyn TxBuffers,
+        i: usize,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<&'a [u8]> {
+        let raw = tx.get(self.buffer, self.side, i)?;
+        if !self.dotprefix {
+            return Some(raw);
+        }
+        scratch.clear();
+        scratch.push(b'.');
+        scratch.extend_from_slice(raw);
+        Some(scratch.as_slice())
+    }
+}
+
+/// Whether a buffer can be inspected yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// Not yet: the transaction has not reached the point where the
+    /// buffer is final (its headers or body are still coming).
+    NotYet,
+    /// Final: its content (or its absence) will not change.
+    Final,
+}
+
+/// One transaction as the engine inspects it, supplied by the caller.
+pub trait TxBuffers {
+    /// Instance `i` (0 for single buffers) of `buffer` on `side`; `None`
+    /// when absent.
+    fn get(&self, buffer: Buffer, side: TxDir, i: usize) -> Option<&[u8]>;
+
+    /// Whether `buffer` on `side` is final.
+    fn ready(&self, buffer: Buffer, side: TxDir) -> Ready;
+
+    /// The app-layer events the transaction (or its flow's parser) raised,
+    /// by Suricata's `app-layer-event` names without the protocol prefix,
+    /// uppercase (`REQUEST_FIELD_MISSING_COLON`).
+    fn events(&self) -> &[&'static str] {
+        &[]
+    }
+
+    /// The TLS version `tls.version` compares with (TLS only).
+    fn tls_version(&self) -> Option<u16> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for &b in Buffer::ALL {
+            assert!(seen.insert(b.keyword()), "{b:?}");
+            assert_eq!(Buffer::from_keyword(b.keyword()), Some(b));
+            assert_eq!(Buffer::ALL[b.index()], b);
+        }
+        assert!(Buffer::ALL.len() <= 64, "bitmaps are u64");
+        assert_eq!(Buffer::from_keyword("http.urix"), None);
+    }
+
+    #[test]
+    fn modifiers_and_sides() {
+        assert_eq!(Buffer::from_modifier("http_uri"), Some(Buffer::HttpUri));
+        assert_eq!(Buffer::from_modifier("nocase"), None);
+        assert!(Buffer::HttpHeader.has_side(TxDir::ToClient));
+        assert!(!Buffer::HttpUri.has_side(TxDir::ToClient));
+        assert!(!Buffer::TlsCertSubject.has_side(TxDir::ToServer));
+        assert!(Buffer::DnsQuery.multi() && !Buffer::HttpUri.multi());
+        assert_eq!(AppProto::from_name("SSL"), Some(AppProto::Tls));
+    }
+
+    struct One(&'static [u8]);
+    impl TxBuffers for One {
+        fn get(&self, b: Buffer, _: TxDir, i: usize) -> Option<&[u8]> {
+            (b == Buffer::DnsQuery && i == 0).then_some(self.0)
+        }
+        fn ready(&self, _: Buffer, _: TxDir) -> Ready {
+            Ready::Final
+        }
+    }
+
+    #[test]
+    fn dotprefix_puts_a_dot_in_front() {
+        let tx = One(b"evil.example");
+        let mut s = Vec::new();
+        let slot = Slot {
+            buffer: Buffer::DnsQuery,
+            side: TxDir::ToServer,
+            dotprefix: true,
+        };
+        assert_eq!(slot.get(&tx, 0, &mut s), Some(&b".evil.example"[..]));
+        let plain = Slot {
+            dotprefix: false,
+            ..slot
+        };
+        assert_eq!(plain.get(&tx, 0, &mut s), Some(&b"evil.example"[..]));
+        assert_eq!(plain.get(&tx, 1, &mut s), None);
+    }
+}
