@@ -258,11 +258,15 @@ pub fn udp(payload: &[u8], server_port: u16) -> Verdict {
     Verdict::No
 }
 
-/// Detection state of one TCP flow.
+/// Detection state of one TCP flow. It keeps each direction's first bytes
+/// (up to [`MAX_PREFIX`]) until the flow's protocol is known, so that the
+/// parser can be given the stream from its start.
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
-    /// Each direction's undecided prefix.
+    /// Each direction's first bytes.
     prefix: [Vec<u8>; 2],
+    /// Bytes of each direction not kept (beyond the prefix, or gaps).
+    lost: [u64; 2],
     /// Each direction's verdict: `None` while undecided.
     done: [Option<Option<Proto>>; 2],
 }
@@ -279,49 +283,54 @@ pub enum FlowVerdict {
 }
 
 impl Detector {
-    /// Feeds in-order bytes of direction `dir` (only the first
-    /// [`MAX_PREFIX`] bytes are looked at); returns the flow's verdict.
-    pub fn feed(&mut self, dir: Dir, data: &[u8], server_port: u16) -> FlowVerdict {
+    /// Feeds in-order bytes of direction `dir`; returns the flow's verdict
+    /// and how many bytes of `data` were kept in the prefix (the rest of
+    /// `data` is the caller's to hand to the parser once the protocol is
+    /// known; earlier bytes that did not fit are counted as lost).
+    pub fn feed(&mut self, dir: Dir, data: &[u8], server_port: u16) -> (FlowVerdict, usize) {
         let i = dir.index();
+        // After a loss, later bytes cannot follow the prefix: they are lost
+        // too, until the caller hands them on.
+        let room = if self.lost[i] > 0 {
+            0
+        } else {
+            MAX_PREFIX - self.prefix[i].len()
+        };
+        let stored = data.len().min(room);
+        self.prefix[i].extend_from_slice(&data[..stored]);
         if self.done[i].is_none() && !data.is_empty() {
-            let p = &mut self.prefix[i];
-            // Most flows decide on their first segment: look at it in
-            // place, copying only when more is needed.
-            let verdict = if p.is_empty() {
-                tcp(dir, &data[..data.len().min(MAX_PREFIX)], server_port)
-            } else {
-                let room = MAX_PREFIX - p.len();
-                p.extend_from_slice(&data[..data.len().min(room)]);
-                tcp(dir, p, server_port)
-            };
-            match verdict {
+            match tcp(dir, &self.prefix[i], server_port) {
                 Verdict::Is(proto) => self.done[i] = Some(Some(proto)),
                 Verdict::No => self.done[i] = Some(None),
-                Verdict::NeedMore => {
-                    if p.is_empty() {
-                        p.extend_from_slice(&data[..data.len().min(MAX_PREFIX)]);
-                    }
-                    if p.len() >= MAX_PREFIX {
-                        self.done[i] = Some(None);
-                    }
+                Verdict::NeedMore if self.prefix[i].len() >= MAX_PREFIX || self.lost[i] > 0 => {
+                    self.done[i] = Some(None)
                 }
-            }
-            if self.done[i].is_some() {
-                self.prefix[i] = Vec::new();
+                Verdict::NeedMore => {}
             }
         }
-        self.verdict()
+        let verdict = self.verdict();
+        if verdict == FlowVerdict::Undecided {
+            // Still undecided: what did not fit is gone.
+            self.lost[i] += (data.len() - stored) as u64;
+            return (verdict, data.len());
+        }
+        (verdict, stored)
     }
 
-    /// A direction ended or skipped data it had not decided on: decided
-    /// as none (a gap makes the prefix unusable).
+    /// Direction `dir` ended, or lost bytes it had not decided on: it is
+    /// decided as none (a gap makes the prefix unusable for detection).
     pub fn give_up(&mut self, dir: Dir) -> FlowVerdict {
         let i = dir.index();
         if self.done[i].is_none() {
             self.done[i] = Some(None);
-            self.prefix[i] = Vec::new();
         }
         self.verdict()
+    }
+
+    /// Counts `len` bytes of direction `dir` as lost (a gap).
+    pub fn lose(&mut self, dir: Dir, len: u64) {
+        let i = dir.index();
+        self.lost[i] = self.lost[i].saturating_add(len);
     }
 
     /// The flow's verdict so far: the first direction that named a
@@ -332,6 +341,11 @@ impl Detector {
             [Some(None), Some(None)] => FlowVerdict::Failed,
             _ => FlowVerdict::Undecided,
         }
+    }
+
+    /// The kept prefixes and the lost byte counts, per direction.
+    pub fn into_parts(self) -> ([Vec<u8>; 2], [u64; 2]) {
+        (self.prefix, self.lost)
     }
 }
 
@@ -405,20 +419,24 @@ mod tests {
         let mut d = Detector::default();
         let mut got = Vec::new();
         for b in b"GET /" {
-            got.push(d.feed(Dir::ToServer, std::slice::from_ref(b), 80));
+            got.push(d.feed(Dir::ToServer, std::slice::from_ref(b), 80).0);
         }
         let http = FlowVerdict::Detected(Proto::Http);
         assert_eq!(got[..3], [FlowVerdict::Undecided; 3]);
         assert_eq!(got[3..], [http, http]);
         // The other direction cannot change it.
-        assert_eq!(
-            d.feed(Dir::ToClient, b"\x16\x03\x01", 80),
-            FlowVerdict::Detected(Proto::Http)
-        );
+        assert_eq!(d.feed(Dir::ToClient, b"\x16\x03\x01", 80).0, http);
+        let (prefix, lost) = d.into_parts();
+        assert_eq!(prefix[0], b"GET /");
+        assert_eq!(prefix[1], b"\x16\x03\x01");
+        assert_eq!(lost, [0, 0]);
 
         let mut f = Detector::default();
-        assert_eq!(f.feed(Dir::ToServer, b"hello", 80), FlowVerdict::Undecided);
-        assert_eq!(f.feed(Dir::ToClient, b"world", 80), FlowVerdict::Failed);
+        assert_eq!(
+            f.feed(Dir::ToServer, b"hello", 80).0,
+            FlowVerdict::Undecided
+        );
+        assert_eq!(f.feed(Dir::ToClient, b"world", 80).0, FlowVerdict::Failed);
 
         // A prefix that never decides is bounded.
         let mut g = Detector::default();
@@ -427,6 +445,21 @@ mod tests {
         }
         assert!(g.prefix[0].len() <= MAX_PREFIX);
         assert_eq!(g.give_up(Dir::ToClient), FlowVerdict::Failed);
+
+        // A first chunk larger than the prefix that decides: the caller
+        // gets back what was not kept.
+        let mut h = Detector::default();
+        let big = [b"GET /".as_slice(), &[b'a'; 2000]].concat();
+        let (v, stored) = h.feed(Dir::ToServer, &big, 80);
+        assert_eq!(v, FlowVerdict::Detected(Proto::Http));
+        assert_eq!(stored, MAX_PREFIX);
+        // Undecided bytes that do not fit are lost, and counted.
+        let mut k = Detector::default();
+        k.feed(Dir::ToServer, &[b'G'; 1], 80);
+        let (v, stored) = k.feed(Dir::ToClient, &[0u8; 3000], 80);
+        assert_eq!(v, FlowVerdict::Undecided);
+        assert_eq!(stored, 3000);
+        assert_eq!(k.into_parts().1, [0, 3000 - MAX_PREFIX as u64]);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 mod host;
 pub mod ordered;
 mod record;
@@ -98,6 +99,8 @@ pub struct RuntimeConfig {
     pub detect: Option<std::sync::Arc<mirador_detect::engine::Engine>>,
     /// What alert records carry (`outputs.eve.alert`).
     pub alert_options: mirador_config::EveAlertOptions,
+    /// The application-layer parsers.
+    pub app: app::AppConfig,
 }
 
 /// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
@@ -198,6 +201,7 @@ impl RuntimeConfig {
             tunnel_flows: config.outputs.eve.tunnel_flows,
             detect: None,
             alert_options: config.outputs.eve.alert.clone(),
+            app: app::AppConfig::default(),
         }
     }
 }
@@ -664,6 +668,7 @@ impl Sharded {
                     overlap_events: cfg.overlap_events,
                     detect: cfg.detect.clone(),
                     alert_options: cfg.alert_options.clone(),
+                    app: cfg.app.clone(),
                     vpc: cfg
                         .vpc
                         .as_ref()

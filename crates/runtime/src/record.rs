@@ -9,7 +9,7 @@ use mirador_wire::{Mirror, Timestamp};
 
 /// What a worker keeps with each flow: from the flow's first packet, and
 /// the TCP session.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct FlowUser {
     /// The session of the first packet.
     pub session: u32,
@@ -28,6 +28,9 @@ pub struct FlowUser {
     /// a content crossing a chunk boundary matches (allocated at the first
     /// stream data when rules inspect streams).
     pub tails: Option<Box<StreamTails>>,
+    /// The application layer: protocol detection, then the parser
+    /// (allocated at the first payload).
+    pub app: Option<Box<crate::app::AppFlow>>,
 }
 
 /// Bytes kept from each stream direction (client → server first).
@@ -109,6 +112,9 @@ pub fn flow_record(
     };
     let cid = community_id_v1(seed, client.addr, server.addr, p, sp, dp);
     o.str("community_id", cid.as_str());
+    if let Some(app) = e.user.app.as_ref().and_then(|a| a.eve_name()) {
+        o.str("app_proto", app);
+    }
     o.obj("flow", |fo| {
         fo.u64("pkts_toserver", f.pkts_toserver)
             .u64("pkts_toclient", f.pkts_toclient)
@@ -160,6 +166,72 @@ pub fn flow_record(
         });
     }
     if let (Some(m), Some(l)) = (&e.user.mirror, label) {
+        mirror_object(&mut o, m, l);
+    }
+    o.close();
+    out.push(b'\n');
+}
+
+/// A protocol record (`http`, `tls`, `dns`), for [`app_record`].
+pub struct AppRecord<'a> {
+    /// The time of the packet that completed it.
+    pub ts: Timestamp,
+    /// That packet's number (0: at flow end).
+    pub pcap_cnt: u64,
+    /// The flow.
+    pub key: &'a FlowKey,
+    /// The record's source (Suricata writes HTTP and TLS records from the
+    /// client's side, DNS records from the message's sender).
+    pub src: Endpoint,
+    /// Its destination.
+    pub dst: Endpoint,
+    /// The flow's client, for the Community ID.
+    pub client: Endpoint,
+    /// The flow's server.
+    pub server: Endpoint,
+    /// `http`, `tls` or `dns`: the event type and the object's name.
+    pub event_type: &'static str,
+    /// The transaction.
+    pub tx_id: u64,
+    /// The flow's mirror encapsulation and session.
+    pub mirror: Option<(&'a Mirror, &'a SessionLabel)>,
+    /// Community ID seed.
+    pub seed: u16,
+    /// Writes the object's members.
+    pub write: &'a dyn Fn(&mut Obj<'_>),
+}
+
+/// Appends a protocol record in Suricata's layout to `out`.
+pub fn app_record(out: &mut Vec<u8>, a: &AppRecord<'_>) {
+    let p = a.key.proto;
+    let mut o = Obj::new(out);
+    o.ts("timestamp", a.ts)
+        .u64("flow_id", a.key.stable_hash() & FLOW_ID_MASK);
+    if a.pcap_cnt > 0 {
+        o.u64("pcap_cnt", a.pcap_cnt);
+    }
+    o.str("event_type", a.event_type);
+    if !a.key.vlan.is_empty() {
+        o.u64s("vlan", a.key.vlan.as_slice().iter().map(|v| u64::from(*v)));
+    }
+    o.ip("src_ip", a.src.addr)
+        .u64("src_port", u64::from(a.src.port))
+        .ip("dest_ip", a.dst.addr)
+        .u64("dest_port", u64::from(a.dst.port))
+        .proto("proto", p)
+        .str("pkt_src", if a.pcap_cnt > 0 { "wire/pcap" } else { "wire" })
+        .u64("tx_id", a.tx_id);
+    let cid = community_id_v1(
+        a.seed,
+        a.client.addr,
+        a.server.addr,
+        p,
+        a.client.port,
+        a.server.port,
+    );
+    o.str("community_id", cid.as_str());
+    o.obj(a.event_type, |x| (a.write)(x));
+    if let Some((m, l)) = a.mirror {
         mirror_object(&mut o, m, l);
     }
     o.close();
@@ -280,6 +352,33 @@ pub struct AlertRecord<'a> {
     /// `packet` (the inner frame) and the pcap linktype describing its
     /// bytes, when the config asks for it.
     pub packet: Option<(&'a [u8], u16)>,
+    /// The flow's application layer: `app_proto`, and for a transaction
+    /// rule its `tx_id` and protocol object.
+    pub app: Option<AppInfo<'a>>,
+}
+
+/// Writes the members of an EVE object.
+pub type WriteObj<'a> = dyn Fn(&mut Obj<'_>) + 'a;
+
+/// What an alert (or a protocol record) says of the application layer.
+#[derive(Clone, Copy)]
+pub struct AppInfo<'a> {
+    /// EVE `app_proto`: the detected protocol, or `failed`.
+    pub proto: &'static str,
+    /// The transaction the rule matched on.
+    pub tx_id: Option<u64>,
+    /// The protocol object (`http`, `tls`, `dns`) and its writer.
+    pub object: Option<(&'static str, &'a WriteObj<'a>)>,
+}
+
+impl std::fmt::Debug for AppInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppInfo")
+            .field("proto", &self.proto)
+            .field("tx_id", &self.tx_id)
+            .field("object", &self.object.map(|(n, _)| n))
+            .finish()
+    }
 }
 
 /// Suricata's `payload_printable`: printable ASCII kept, others as `.`.
@@ -337,6 +436,9 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         _ => "wire/pcap",
     };
     o.str("pkt_src", pkt_src);
+    if let Some(id) = a.app.and_then(|x| x.tx_id) {
+        o.u64("tx_id", id);
+    }
     if !a.flowless {
         // The Community ID of the flow, from its client's side.
         let (client, server) = match a.flow {
@@ -396,6 +498,12 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
             }
         }
     });
+    if let Some(app) = a.app {
+        if let Some((name, write)) = app.object {
+            o.obj(name, |x| write(x));
+        }
+        o.str("app_proto", app.proto);
+    }
     if let Some((f, c, sv)) = a.flow {
         // Suricata's alert `flow` object takes its addresses from the
         // packet by direction (output-json-alert.c): for an ICMP error the
@@ -498,6 +606,7 @@ mod tests {
                 seed: 0,
                 payload: Some(b"GET /\x01"),
                 packet: None,
+                app: None,
             },
         );
         assert_eq!(out.last(), Some(&b'\n'));
@@ -563,6 +672,7 @@ mod tests {
             seed: 0,
             payload: None,
             packet: None,
+            app: None,
         };
         alert_record(&mut out, &rec);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -624,6 +734,7 @@ mod tests {
                 seed: 0,
                 payload: None,
                 packet: Some((&[0x60, 0, 0, 0], 229)),
+                app: None,
             },
         );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

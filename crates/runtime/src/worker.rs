@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use mirador_flow::key::{Direction, FlowKey, proto};
 use mirador_flow::reassembly::{Chunk, Event, Policy, StreamCounters};
 use mirador_flow::table::{EndedFlow, FlowTable, Packet};
-use mirador_flow::tcp::{Role, Segment, StreamBudget, TcpConfig, TcpEvents, TcpSession};
+use mirador_flow::tcp::{Role, Segment, StreamBudget, TcpConfig, TcpEvents};
 use mirador_wire::Timestamp;
 use std::net::IpAddr;
 
@@ -34,6 +34,8 @@ use mirador_engine::vpcflow::{FlowFacts, Format, Interval, Record, build_record}
 use mirador_flow::key::Endpoint;
 use mirador_flow::table::Flow;
 use std::sync::Arc;
+
+mod app_tx;
 
 /// A worker sends its EVE buffer to the writer once it holds this much.
 pub(crate) const WORKER_FLUSH_BYTES: usize = 64 << 10;
@@ -152,6 +154,8 @@ pub(crate) struct WorkerShared {
     pub detect: Option<Arc<Engine>>,
     /// What alert records carry.
     pub alert_options: EveAlertOptions,
+    /// The application-layer parsers.
+    pub app: crate::app::AppConfig,
 }
 
 pub(crate) struct Worker {
@@ -364,8 +368,20 @@ impl Worker {
         };
         let frame = batch.frame(m);
         let Some(tcp) = m.tcp else {
+            let (flow, user, to_server) = (touched.flow, touched.user, touched.to_server);
+            let (client, server) = m.key.endpoints(flow.client_dir());
+            let (p0, plen) = m.payload;
+            let payload = frame
+                .get(p0 as usize..(p0 as usize).saturating_add(plen as usize))
+                .unwrap_or(&[]);
+            let udp = m.key.proto == proto::UDP && matches!(m.kind, MetaKind::Flow);
+            if udp && !payload.is_empty() {
+                let dir = app_tx::dir_of(usize::from(!to_server));
+                user.app
+                    .get_or_insert_with(|| Box::new(crate::app::AppFlow::new()))
+                    .udp(&self.shared.app, dir, payload, server.port);
+            }
             if let (Some(engine), MetaKind::Flow) = (self.shared.detect.clone(), m.kind) {
-                let (flow, user, to_server) = (touched.flow, touched.user, touched.to_server);
                 let established = flow.state() == mirador_flow::table::FlowState::Established;
                 detect_packet(
                     &self.shared,
@@ -378,6 +394,21 @@ impl Worker {
                     established,
                     false,
                     &[],
+                    false,
+                    st,
+                );
+            }
+            if udp {
+                app_tx::inspect_txs(
+                    &self.shared,
+                    self.shared.detect.as_deref(),
+                    &Here::of(m),
+                    client,
+                    server,
+                    flow,
+                    user,
+                    Some(usize::from(!to_server)),
+                    payload,
                     false,
                     st,
                 );
@@ -506,7 +537,21 @@ impl Worker {
             st.held = held;
             st.held.clear();
         } else {
-            deliver(&mut user.tcp);
+            let (client, server) = if wrong_way {
+                (server, client)
+            } else {
+                (client, server)
+            };
+            deliver(
+                &self.shared,
+                &Here::of(m),
+                client,
+                server,
+                flow,
+                user,
+                false,
+                st,
+            );
         }
         user.tcp.sync(&mut st.budget);
         if !self.shared.stream_events {
@@ -708,6 +753,7 @@ impl Worker {
                             icmp: None,
                             linktype: crate::LINKTYPE_ETHERNET,
                             packet_proto: None,
+                            app: None,
                         };
                         let (client, server) = e.key.endpoints(e.flow.client_dir());
                         let flow = e.flow;
@@ -723,7 +769,31 @@ impl Worker {
                             st,
                         );
                     }
-                    None => deliver(&mut e.user.tcp),
+                    None => {
+                        let here = Here {
+                            key: &e.key,
+                            ts: e.flow.last_seen,
+                            pcap_cnt: 0,
+                            ttl: 0,
+                            tcp_flags: None,
+                            icmp: None,
+                            linktype: crate::LINKTYPE_ETHERNET,
+                            packet_proto: None,
+                            app: None,
+                        };
+                        let (client, server) = e.key.endpoints(e.flow.client_dir());
+                        let flow = e.flow;
+                        deliver(
+                            &self.shared,
+                            &here,
+                            client,
+                            server,
+                            &flow,
+                            &mut e.user,
+                            true,
+                            st,
+                        );
+                    }
                 }
                 // End-of-flow events (a final gap) are counted, not
                 // logged: there is no packet to attach them to.
@@ -809,16 +879,44 @@ fn vpc_record(
     build_record(format, iv, &facts)
 }
 
-/// Hands every deliverable chunk of both directions to the stream consumer.
-/// Detection (a later stage) reads the chunks here; the counts are kept by
-/// the streams themselves.
-fn deliver(tcp: &mut TcpSession) {
+/// Hands every deliverable chunk of both directions to the application
+/// layer, without rules (its records are still written); `closing`: the
+/// flow ended. The counts are kept by the streams themselves.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    shared: &WorkerShared,
+    here: &Here<'_>,
+    client: Endpoint,
+    server: Endpoint,
+    flow: &Flow,
+    user: &mut FlowUser,
+    closing: bool,
+    st: &mut State,
+) {
     for d in 0..2 {
-        while let Some(chunk) = tcp.poll(d) {
-            match chunk {
-                Chunk::Data { .. } | Chunk::Gap { .. } => {}
-            }
+        let mut any = false;
+        while let Some(chunk) = user.tcp.poll(d) {
+            app_tx::feed_chunk(shared, &mut user.app, d, &chunk, server.port);
+            any = true;
         }
+        if any {
+            app_tx::inspect_txs(
+                shared,
+                None,
+                here,
+                client,
+                server,
+                flow,
+                user,
+                Some(d),
+                &[],
+                false,
+                st,
+            );
+        }
+    }
+    if closing {
+        app_tx::close(shared, None, here, client, server, flow, user, st);
     }
 }
 
@@ -938,6 +1036,8 @@ pub(crate) struct Here<'a> {
     /// The packet's protocol where it is not the flow's (an ICMP error in
     /// the flow it quotes).
     pub packet_proto: Option<u8>,
+    /// The flow's application layer, and the transaction a rule matched.
+    pub app: Option<crate::record::AppInfo<'a>>,
 }
 
 impl<'a> Here<'a> {
@@ -951,6 +1051,7 @@ impl<'a> Here<'a> {
             icmp: m.icmp,
             linktype: m.linktype,
             packet_proto: None,
+            app: None,
         }
     }
 }
@@ -1160,7 +1261,7 @@ fn detect_packet(
             n == 1
         },
         skip: &[],
-        app: None,
+        app: user.app.as_ref().and_then(|a| a.proto()),
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1194,11 +1295,15 @@ fn emit_packet_match(
         .get(p0 as usize..(p0 as usize).saturating_add(plen as usize))
         .unwrap_or(&[]);
     let (src, dst) = m.key.endpoints(m.dir);
+    let here = Here {
+        app: app_tx::app_info(user),
+        ..Here::of(m)
+    };
     emit_alert(
         shared,
         engine,
         mt,
-        &Here::of(m),
+        &here,
         Owner::of(flow, user),
         src,
         dst,
@@ -1246,6 +1351,7 @@ fn deliver_detect(
                     st.window = window;
                     break;
                 };
+                app_tx::feed_chunk(shared, &mut user.app, d, &chunk, server.port);
                 let bytes = match chunk {
                     Chunk::Data { bytes, .. } => bytes,
                     Chunk::Gap { .. } => {
@@ -1291,7 +1397,7 @@ fn deliver_detect(
                 reassembled: true,
                 first_in_direction: false,
                 skip: &[],
-                app: None,
+                app: user.app.as_ref().and_then(|a| a.proto()),
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1311,7 +1417,6 @@ fn deliver_detect(
                     matches.clear();
                     let again = Input {
                         skip: &old,
-                        app: None,
                         ..input
                     };
                     engine.matches(&again, true, &user.vars, &mut st.scratch, &mut matches);
@@ -1321,13 +1426,17 @@ fn deliver_detect(
             if pkt_dir == Some(d) && !st.held.is_empty() {
                 st.held.retain(|h| !matches.contains(h));
             }
+            let here_app = Here {
+                app: app_tx::app_info(user),
+                ..*here
+            };
             for &mt in &matches {
                 engine.apply_actions(mt, &mut user.vars);
                 emit_alert(
                     shared,
                     engine,
                     mt,
-                    here,
+                    &here_app,
                     Owner::of(flow, user),
                     src,
                     dst,
@@ -1339,8 +1448,24 @@ fn deliver_detect(
                 );
             }
             st.matches = matches;
+            app_tx::inspect_txs(
+                shared,
+                Some(engine),
+                here,
+                client,
+                server,
+                flow,
+                user,
+                Some(d),
+                &window[tail_len..],
+                false,
+                st,
+            );
             st.window = window;
         }
+    }
+    if pkt_dir.is_none() {
+        app_tx::close(shared, Some(engine), here, client, server, flow, user, st);
     }
 }
 
@@ -1434,6 +1559,7 @@ fn emit_alert(
                 seed: shared.seed,
                 payload: (opts.payload || opts.payload_printable).then_some(data),
                 packet: (opts.packet && !frame.is_empty()).then_some((frame, here.linktype)),
+                app: here.app,
             },
         );
     }

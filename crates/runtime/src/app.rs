@@ -1,0 +1,262 @@
+//! The application layer of one flow, in its worker: protocol detection on
+//! the flow's first bytes, then the protocol's parser, fed with the
+//! reassembled stream of each direction in order (datagrams for DNS over
+//! UDP); and the bookkeeping that transaction inspection and the protocol
+//! EVE records need (which transactions were inspected and logged).
+//!
+//! Data reaches the parser in the order the flow delivers it: in IDS mode
+//! the stream of a direction when the other side acknowledges it, so the
+//! protocol of a flow is known before its first stream chunk is inspected
+//! by the rules.
+
+use std::collections::VecDeque;
+
+use mirador_applayer::Dir;
+use mirador_applayer::detect::{self, Detector, FlowVerdict, Proto};
+use mirador_detect::buffer::AppProto;
+use mirador_detect::engine::TxState;
+
+/// Which parsers run (`app-layer.protocols.<name>.enabled`).
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// HTTP/1.x.
+    pub http: bool,
+    /// TLS.
+    pub tls: bool,
+    /// DNS over TCP and UDP.
+    pub dns: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            http: true,
+            tls: true,
+            dns: true,
+        }
+    }
+}
+
+impl AppConfig {
+    fn enabled(&self, p: Proto) -> bool {
+        match p {
+            Proto::Http => self.http,
+            Proto::Tls => self.tls,
+            Proto::Dns => self.dns,
+        }
+    }
+}
+
+/// The parser of a flow whose protocol is known.
+pub enum Parser {
+    /// Detected, but its parser is turned off (or not written yet).
+    Off,
+}
+
+/// Inspection and logging state of one transaction.
+#[derive(Debug, Default)]
+pub struct TxTrack {
+    /// The parser's transaction id.
+    pub id: u64,
+    /// Rule inspection, per direction.
+    pub det: [TxState; 2],
+    /// Its protocol record was written.
+    pub logged: bool,
+}
+
+/// The application layer of one flow.
+pub struct AppFlow {
+    /// TCP protocol detection, until decided.
+    detector: Option<Box<Detector>>,
+    /// The flow's protocol.
+    proto: Option<Proto>,
+    /// Detection ended without a protocol of ours.
+    failed: bool,
+    /// UDP: which directions' first datagram was looked at.
+    udp_tried: [bool; 2],
+    /// The parser, once the protocol is known.
+    pub parser: Parser,
+    /// Transactions seen by inspection or logging, oldest first.
+    pub txs: VecDeque<TxTrack>,
+}
+
+impl std::fmt::Debug for AppFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppFlow")
+            .field("proto", &self.proto)
+            .field("failed", &self.failed)
+            .field("txs", &self.txs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for AppFlow {
+    fn default() -> Self {
+        AppFlow::new()
+    }
+}
+
+impl AppFlow {
+    /// Nothing seen yet.
+    pub fn new() -> AppFlow {
+        AppFlow {
+            detector: None,
+            proto: None,
+            failed: false,
+            udp_tried: [false; 2],
+            parser: Parser::Off,
+            txs: VecDeque::new(),
+        }
+    }
+
+    /// The detected protocol, as the signature engine names it.
+    pub fn proto(&self) -> Option<AppProto> {
+        self.proto.map(|p| match p {
+            Proto::Http => AppProto::Http,
+            Proto::Tls => AppProto::Tls,
+            Proto::Dns => AppProto::Dns,
+        })
+    }
+
+    /// EVE `app_proto`: the protocol, `failed`, or nothing while unknown.
+    pub fn eve_name(&self) -> Option<&'static str> {
+        match (self.proto, self.failed) {
+            (Some(p), _) => Some(p.name()),
+            (None, true) => Some("failed"),
+            (None, false) => None,
+        }
+    }
+
+    fn start(&mut self, cfg: &AppConfig, p: Proto) {
+        self.proto = Some(p);
+        self.parser = match p {
+            _ if !cfg.enabled(p) => Parser::Off,
+            _ => Parser::Off,
+        };
+    }
+
+    /// In-order stream bytes of direction `dir`.
+    pub fn tcp_data(&mut self, cfg: &AppConfig, dir: Dir, bytes: &[u8], server_port: u16) {
+        if self.failed {
+            return;
+        }
+        if self.proto.is_none() {
+            let det = self.detector.get_or_insert_with(Box::default);
+            let (verdict, stored) = det.feed(dir, bytes, server_port);
+            match verdict {
+                FlowVerdict::Undecided => return,
+                FlowVerdict::Failed => {
+                    self.failed = true;
+                    self.detector = None;
+                    return;
+                }
+                FlowVerdict::Detected(p) => {
+                    let det = self.detector.take().unwrap_or_default();
+                    self.start(cfg, p);
+                    // Replay what detection held, in direction order.
+                    let (prefix, lost) = det.into_parts();
+                    for d in [Dir::ToServer, Dir::ToClient] {
+                        let i = d.index();
+                        if !prefix[i].is_empty() {
+                            self.parser_input(d, &prefix[i]);
+                        }
+                        if lost[i] > 0 {
+                            self.parser_gap(d, lost[i]);
+                        }
+                        if d == dir && stored < bytes.len() {
+                            self.parser_input(d, &bytes[stored..]);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        self.parser_input(dir, bytes);
+    }
+
+    /// A hole of `len` bytes in direction `dir`.
+    pub fn tcp_gap(&mut self, dir: Dir, len: u64) {
+        if self.failed {
+            return;
+        }
+        if self.proto.is_none() {
+            // A direction with a hole can tell nothing more; its bytes are
+            // replayed to the parser up to the hole, if the other
+            // direction names the protocol.
+            let det = self.detector.get_or_insert_with(Box::default);
+            det.lose(dir, len);
+            if det.give_up(dir) == FlowVerdict::Failed {
+                self.failed = true;
+                self.detector = None;
+            }
+            return;
+        }
+        self.parser_gap(dir, len);
+    }
+
+    /// Direction `dir` ended.
+    pub fn tcp_eof(&mut self, dir: Dir) {
+        let _ = dir;
+        match &mut self.parser {
+            Parser::Off => {}
+        }
+    }
+
+    /// One UDP datagram of direction `dir`.
+    pub fn udp(&mut self, cfg: &AppConfig, dir: Dir, payload: &[u8], server_port: u16) {
+        if self.failed || payload.is_empty() {
+            return;
+        }
+        if self.proto.is_none() {
+            let i = dir.index();
+            if self.udp_tried[i] {
+                return;
+            }
+            self.udp_tried[i] = true;
+            match detect::udp(payload, server_port) {
+                detect::Verdict::Is(p) => self.start(cfg, p),
+                _ => {
+                    if self.udp_tried == [true, true] {
+                        self.failed = true;
+                    }
+                    return;
+                }
+            }
+        }
+        match &mut self.parser {
+            Parser::Off => {}
+        }
+    }
+
+    fn parser_input(&mut self, dir: Dir, bytes: &[u8]) {
+        let _ = (dir, bytes);
+        match &mut self.parser {
+            Parser::Off => {}
+        }
+    }
+
+    fn parser_gap(&mut self, dir: Dir, len: u64) {
+        let _ = (dir, len);
+        match &mut self.parser {
+            Parser::Off => {}
+        }
+    }
+
+    /// The tracking entry of transaction `id`, created in id order.
+    pub fn track(txs: &mut VecDeque<TxTrack>, id: u64) -> &mut TxTrack {
+        let at = match txs.binary_search_by_key(&id, |t| t.id) {
+            Ok(i) => i,
+            Err(i) => {
+                txs.insert(
+                    i,
+                    TxTrack {
+                        id,
+                        ..TxTrack::default()
+                    },
+                );
+                i
+            }
+        };
+        &mut txs[at]
+    }
+}
