@@ -965,3 +965,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn self_pointer_check_compares_bytes_as_suricata_does() {
+    // CNAME data [ptr T], and the message's last two bytes are the same
+    // [ptr T] with T = len - 2: Suricata's slice comparison finds them
+    // equal and calls the first pointer a self-reference (an error), where
+    // following it would have reached a real self-pointer after a pivot.
+    let mut b = B::header(1, 0x8000, 1, 2, 0, 0);
+    b.question("q", 1);
+    let len = b.off() + 14 + 14;
+    let p = (0xc000u16 | (len - 2)).to_be_bytes();
+    b.ptr(12).rr(5, 0, &p);
+    b.ptr(12).rr(65534, 0, &p);
+    assert_eq!(b.off(), len);
+    assert_eq!(response_events(&b.bytes()).1, [event::MALFORMED_DATA]);
+    // Point it one byte further (lengths differ): followed, and the zero
+    // byte there is a root label, ending the name.
+    let mut b2 = B::header(1, 0x8000, 1, 2, 0, 0);
+    b2.question("q", 1);
+    b2.ptr(12).rr(5, 0, &(0xc000u16 | (len - 1)).to_be_bytes());
+    b2.ptr(12).rr(65534, 0, &[0, 0]);
+    let (m, ev, _) = response_events(&b2.bytes());
+    assert!(ev.is_empty());
+    assert_eq!(m.unwrap().answers.len(), 2);
+}

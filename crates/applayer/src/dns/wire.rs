@@ -342,12 +342,13 @@ impl<'a> Parser<'a> {
                 }
                 // Suricata compares `&message[offset..] == pos` by content:
                 // within the message's own view that is "points at itself";
-                // within record data (a shorter view) it is the same only
-                // when lengths and bytes agree. Each comparison is at most
-                // the rest of one record's data, so linear per message.
-                let tail = msg.get(offset..).unwrap_or(&[]);
-                let here = msg.get(pos..end).unwrap_or(&[]);
-                if tail == here {
+                // within record data (a shorter view) it holds only when
+                // lengths and bytes agree. Bytes are compared only in that
+                // second case, at most once per name and at most the rest
+                // of one record's data: linear per message.
+                let self_ref = msg.len() - offset == end - pos
+                    && (offset == pos || msg.get(offset..) == msg.get(pos..end));
+                if self_ref {
                     flags |= NAME_INFINITE_LOOP;
                     if pivot.is_some() {
                         break;
