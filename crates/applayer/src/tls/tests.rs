@@ -901,3 +901,61 @@ proptest! {
         prop_assert_eq!(whole, snapshot(&s));
     }
 }
+
+#[test]
+fn client_certificate_is_logged_under_client() {
+    let mut seq = tls12_session();
+    seq.insert(
+        2,
+        (
+            Dir::ToServer,
+            rec(22, 0x0303, &certificate_msg(&[ca_cert()])),
+        ),
+    );
+    let s = run_seq(&seq);
+    assert_eq!(s.client_certs().len(), 1);
+    assert_eq!(
+        s.buffer_dir(TlsBuffer::CertSubject, Dir::ToServer),
+        Some(&b"C=US, O=Let's Encrypt, CN=R3"[..])
+    );
+    assert_eq!(s.cert_dir(Dir::ToServer, 0), Some(ca_cert().as_slice()));
+    let e = eve(&s);
+    assert_eq!(e["client"]["subject"], "C=US, O=Let's Encrypt, CN=R3");
+    assert_eq!(e["client"]["issuerdn"], "C=US, CN=Root");
+    assert_eq!(e["subject"], "CN=example.com");
+}
+
+#[test]
+fn tls13_middlebox_ccs_and_early_data() {
+    let hello = |exts: &[(u16, Vec<u8>)]| {
+        rec(
+            22,
+            0x0301,
+            &hs(1, &client_hello_body(0x0303, &[1; 32], &[0x1301], exts)),
+        )
+    };
+    // A TLS 1.3 client's ChangeCipherSpec before the ServerHello leaves its
+    // handshake in clear (a second ClientHello is still parsed: its SNI is
+    // a second one).
+    let mut c = hello(&[ext_versions(&[0x0304]), ext_sni(b"a.example")]);
+    c.extend(rec(20, 0x0303, &[1]));
+    c.extend(hello(&[ext_versions(&[0x0304]), ext_sni(b"b.example")]));
+    let s = run(&c, &[]);
+    assert_eq!(s.events(), [ev::MULTIPLE_SNI_EXTENSIONS]);
+    assert_eq!(s.counters().encrypted_handshake, 0);
+    // A TLS 1.2 client's is the end of its clear handshake.
+    let mut c = hello(&[ext_sni(b"a.example")]);
+    c.extend(rec(20, 0x0303, &[1]));
+    c.extend(hello(&[ext_sni(b"b.example")]));
+    let s = run(&c, &[]);
+    assert!(s.events().is_empty());
+    assert_eq!(s.counters().encrypted_handshake, 1);
+    // 0-RTT data before the ServerHello does not end the handshake.
+    let mut c = hello(&[ext_versions(&[0x0304]), ext(42, &[])]);
+    c.extend(rec(23, 0x0303, &[9; 50]));
+    let s = run(&c, &[]);
+    assert_eq!(s.progress(), TlsProgress::ClientHello);
+    let mut c = hello(&[ext_versions(&[0x0304])]);
+    c.extend(rec(23, 0x0303, &[9; 50]));
+    assert_eq!(run(&c, &[]).progress(), TlsProgress::HandshakeDone);
+}
