@@ -187,16 +187,18 @@ buffers! {
     Ja3sHash = "ja3s.hash", Tls, ToClient, false;
     /// `ja3s.string`.
     Ja3sString = "ja3s.string", Tls, ToClient, false;
-    /// `tls.cert_subject`: the server certificate's subject.
-    TlsCertSubject = "tls.cert_subject", Tls, ToClient, false;
+    /// `tls.cert_subject`: the leaf certificate's subject (the server's
+    /// to the client, a client certificate's to the server).
+    TlsCertSubject = "tls.cert_subject", Tls, Both, false;
     /// `tls.cert_issuer`.
-    TlsCertIssuer = "tls.cert_issuer", Tls, ToClient, false;
+    TlsCertIssuer = "tls.cert_issuer", Tls, Both, false;
     /// `tls.cert_serial`.
-    TlsCertSerial = "tls.cert_serial", Tls, ToClient, false;
+    TlsCertSerial = "tls.cert_serial", Tls, Both, false;
     /// `tls.cert_fingerprint`.
-    TlsCertFingerprint = "tls.cert_fingerprint", Tls, ToClient, false;
-    /// `tls.certs`: each certificate of the server's chain (DER).
-    TlsCerts = "tls.certs", Tls, ToClient, true;
+    TlsCertFingerprint = "tls.cert_fingerprint", Tls, Both, false;
+    /// `tls.certs`: each certificate of the chain (DER), the server's to
+    /// the client, the client's to the server.
+    TlsCerts = "tls.certs", Tls, Both, true;
     /// `dns.query` (`dns_query`): each query name of a request.
     DnsQuery = "dns.query", Dns, ToServer, true;
 }
@@ -295,14 +297,16 @@ pub trait TxBuffers {
     fn ready(&self, buffer: Buffer, side: TxDir) -> Ready;
 
     /// The app-layer events the transaction (or its flow's parser) raised,
-    /// by Suricata's `app-layer-event` names without the protocol prefix,
-    /// uppercase (`REQUEST_FIELD_MISSING_COLON`).
+    /// by Suricata's `app-layer-event` names without the protocol prefix
+    /// (compared without regard to case, as Suricata does).
     fn events(&self) -> &[&'static str] {
         &[]
     }
 
-    /// The TLS version `tls.version` compares with (TLS only).
-    fn tls_version(&self) -> Option<u16> {
+    /// The TLS version `tls.version` compares with when inspecting in
+    /// direction `dir` (TLS only).
+    fn tls_version(&self, dir: TxDir) -> Option<u16> {
+        let _ = dir;
         None
     }
 }
@@ -329,7 +333,8 @@ mod tests {
         assert_eq!(Buffer::from_modifier("nocase"), None);
         assert!(Buffer::HttpHeader.has_side(TxDir::ToClient));
         assert!(!Buffer::HttpUri.has_side(TxDir::ToClient));
-        assert!(!Buffer::TlsCertSubject.has_side(TxDir::ToServer));
+        assert!(!Buffer::TlsSni.has_side(TxDir::ToClient));
+        assert!(!Buffer::Ja3sHash.has_side(TxDir::ToServer));
         assert!(Buffer::DnsQuery.multi() && !Buffer::HttpUri.multi());
         assert_eq!(AppProto::from_name("SSL"), Some(AppProto::Tls));
     }

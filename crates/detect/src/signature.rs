@@ -593,7 +593,8 @@ pub struct TxRule {
     /// The prefilter pattern: which list, the bytes, nocase. `None`: the
     /// rule is a candidate on every transaction of its protocol.
     pub fast: Option<(usize, Vec<u8>, bool)>,
-    /// `app-layer-event` names (uppercase, no protocol prefix).
+    /// `app-layer-event` names (no protocol prefix; compared without
+    /// regard to case).
     pub events: Vec<String>,
     /// `tls.version`.
     pub tls_version: Option<u16>,

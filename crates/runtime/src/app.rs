@@ -13,10 +13,13 @@ use std::collections::VecDeque;
 
 use mirador_applayer::Dir;
 use mirador_applayer::detect::{self, Detector, FlowVerdict, Proto};
+use mirador_applayer::dns::{DnsConfig, DnsEveConfig, DnsState};
+use mirador_applayer::tls::{TlsConfig, TlsState};
 use mirador_detect::buffer::AppProto;
 use mirador_detect::engine::TxState;
 
-/// Which parsers run (`app-layer.protocols.<name>.enabled`).
+/// Which parsers run (`app-layer.protocols.<name>.enabled`) and their
+/// settings.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// HTTP/1.x.
@@ -25,6 +28,12 @@ pub struct AppConfig {
     pub tls: bool,
     /// DNS over TCP and UDP.
     pub dns: bool,
+    /// TLS settings.
+    pub tls_cfg: TlsConfig,
+    /// DNS caps.
+    pub dns_cfg: DnsConfig,
+    /// What DNS records are logged.
+    pub dns_eve: DnsEveConfig,
 }
 
 impl Default for AppConfig {
@@ -33,6 +42,9 @@ impl Default for AppConfig {
             http: true,
             tls: true,
             dns: true,
+            tls_cfg: TlsConfig::default(),
+            dns_cfg: DnsConfig::default(),
+            dns_eve: DnsEveConfig::default(),
         }
     }
 }
@@ -51,6 +63,10 @@ impl AppConfig {
 pub enum Parser {
     /// Detected, but its parser is turned off (or not written yet).
     Off,
+    /// TLS.
+    Tls(Box<TlsState>),
+    /// DNS.
+    Dns(Box<DnsState>),
 }
 
 /// Inspection and logging state of one transaction.
@@ -131,7 +147,9 @@ impl AppFlow {
         self.proto = Some(p);
         self.parser = match p {
             _ if !cfg.enabled(p) => Parser::Off,
-            _ => Parser::Off,
+            Proto::Tls => Parser::Tls(Box::new(TlsState::new(&cfg.tls_cfg))),
+            Proto::Dns => Parser::Dns(Box::new(DnsState::new(&cfg.dns_cfg))),
+            Proto::Http => Parser::Off,
         };
     }
 
@@ -196,9 +214,9 @@ impl AppFlow {
 
     /// Direction `dir` ended.
     pub fn tcp_eof(&mut self, dir: Dir) {
-        let _ = dir;
         match &mut self.parser {
-            Parser::Off => {}
+            Parser::Off | Parser::Dns(_) => {}
+            Parser::Tls(t) => t.eof(dir),
         }
     }
 
@@ -224,21 +242,24 @@ impl AppFlow {
             }
         }
         match &mut self.parser {
-            Parser::Off => {}
+            Parser::Dns(d) => d.udp(dir, payload),
+            Parser::Off | Parser::Tls(_) => {}
         }
     }
 
     fn parser_input(&mut self, dir: Dir, bytes: &[u8]) {
-        let _ = (dir, bytes);
         match &mut self.parser {
             Parser::Off => {}
+            Parser::Tls(t) => t.input(dir, bytes),
+            Parser::Dns(d) => d.input(dir, bytes),
         }
     }
 
     fn parser_gap(&mut self, dir: Dir, len: u64) {
-        let _ = (dir, len);
         match &mut self.parser {
             Parser::Off => {}
+            Parser::Tls(t) => t.gap(dir, len),
+            Parser::Dns(d) => d.gap(dir, len),
         }
     }
 

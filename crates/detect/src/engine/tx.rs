@@ -296,11 +296,15 @@ fn verify_tx(
     {
         return false;
     }
-    if !txr.events.iter().all(|e| tx.events().contains(&e.as_str())) {
+    if !txr
+        .events
+        .iter()
+        .all(|e| tx.events().iter().any(|t| t.eq_ignore_ascii_case(e)))
+    {
         return false;
     }
     if let Some(v) = txr.tls_version
-        && tx.tls_version() != Some(v)
+        && tx.tls_version(input.dir) != Some(v)
     {
         return false;
     }

@@ -3,7 +3,9 @@
 //! protocol EVE records (`http`, `tls`, `dns`).
 
 use mirador_applayer::Dir;
-use mirador_detect::buffer::{AppProto, TxBuffers, TxDir};
+use mirador_applayer::dns::DnsTx;
+use mirador_applayer::tls::{TlsBuffer, TlsProgress, TlsState};
+use mirador_detect::buffer::{AppProto, Buffer, Ready, TxBuffers, TxDir};
 use mirador_detect::engine::TxInput;
 use mirador_engine::eve::Obj;
 
@@ -97,8 +99,127 @@ pub(super) fn inspect_txs(
     let AppFlow { parser, txs, .. } = app;
     match parser {
         Parser::Off => {}
+        Parser::Tls(t) => {
+            let view = TlsView { st: t, closing };
+            let track = AppFlow::track(txs, 0);
+            let object = |o: &mut Obj<'_>| t.write_eve(o);
+            ctx.run(&view, track, ("tls", &object), vars, st);
+            let done = closing || t.progress() >= TlsProgress::HandshakeDone;
+            if done && !track.logged && t.eve_wanted() {
+                track.logged = true;
+                ctx.record("tls", 0, true, &object, st);
+            }
+        }
+        Parser::Dns(d) => {
+            let mut last = None;
+            for tx in d.txs() {
+                let view = DnsView { tx };
+                let track = AppFlow::track(txs, tx.id);
+                let object = |o: &mut Obj<'_>| tx.write_alert_eve(o);
+                ctx.run(&view, track, ("dns", &object), vars, st);
+                for r in tx.eve_records(&shared.app.dns_eve) {
+                    ctx.record("dns", tx.id, true, &|o: &mut Obj<'_>| r.write(o), st);
+                }
+                last = Some(tx.id);
+            }
+            // A DNS message is a whole transaction: inspected and logged
+            // once, then dropped.
+            if let Some(id) = last {
+                d.remove_through(id);
+                txs.clear();
+            }
+        }
     }
-    let _ = (&ctx, txs, vars, closing, st);
+}
+
+/// A TLS session as the engine inspects it (one transaction per flow).
+struct TlsView<'a> {
+    st: &'a TlsState,
+    closing: bool,
+}
+
+impl TxBuffers for TlsView<'_> {
+    fn get(&self, b: Buffer, side: TxDir, i: usize) -> Option<&[u8]> {
+        let dir = if side == TxDir::ToServer {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let one = |tb: TlsBuffer| {
+            if i == 0 {
+                self.st.buffer_dir(tb, dir)
+            } else {
+                None
+            }
+        };
+        match b {
+            Buffer::TlsSni => one(TlsBuffer::Sni),
+            Buffer::TlsCertSubject => one(TlsBuffer::CertSubject),
+            Buffer::TlsCertIssuer => one(TlsBuffer::CertIssuer),
+            Buffer::TlsCertSerial => one(TlsBuffer::CertSerial),
+            Buffer::TlsCertFingerprint => one(TlsBuffer::CertFingerprint),
+            Buffer::Ja3Hash => one(TlsBuffer::Ja3Hash),
+            Buffer::Ja3String => one(TlsBuffer::Ja3String),
+            Buffer::Ja3sHash => one(TlsBuffer::Ja3sHash),
+            Buffer::Ja3sString => one(TlsBuffer::Ja3sString),
+            Buffer::Ja4Hash => one(TlsBuffer::Ja4Hash),
+            Buffer::TlsCerts => self.st.cert_dir(dir, i),
+            _ => None,
+        }
+    }
+
+    fn ready(&self, b: Buffer, side: TxDir) -> Ready {
+        let p = self.st.progress();
+        let need = match b {
+            Buffer::TlsSni | Buffer::Ja3Hash | Buffer::Ja3String | Buffer::Ja4Hash => {
+                TlsProgress::ClientHello
+            }
+            Buffer::Ja3sHash | Buffer::Ja3sString => TlsProgress::ServerHello,
+            // The server's certificates are final once decoded; a client's
+            // (sent after the server's) once the handshake is done.
+            _ if side == TxDir::ToClient => TlsProgress::Certificate,
+            _ => TlsProgress::HandshakeDone,
+        };
+        if self.closing || p >= need {
+            Ready::Final
+        } else {
+            Ready::NotYet
+        }
+    }
+
+    fn events(&self) -> &[&'static str] {
+        self.st.events()
+    }
+
+    fn tls_version(&self, dir: TxDir) -> Option<u16> {
+        self.st.version_dir(if dir == TxDir::ToServer {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        })
+    }
+}
+
+/// A DNS message as the engine inspects it.
+struct DnsView<'a> {
+    tx: &'a DnsTx,
+}
+
+impl TxBuffers for DnsView<'_> {
+    fn get(&self, b: Buffer, side: TxDir, i: usize) -> Option<&[u8]> {
+        match (b, side) {
+            (Buffer::DnsQuery, TxDir::ToServer) => self.tx.query(i),
+            _ => None,
+        }
+    }
+
+    fn ready(&self, _: Buffer, _: TxDir) -> Ready {
+        Ready::Final
+    }
+
+    fn events(&self) -> &[&'static str] {
+        self.tx.events()
+    }
 }
 
 /// The flow ended: both directions end for the parser, and every
