@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use mirador_applayer::Dir;
 use mirador_applayer::detect::{self, Detector, FlowVerdict, Proto};
 use mirador_applayer::dns::{DnsConfig, DnsEveConfig, DnsState};
+use mirador_applayer::http::{HttpConfig, HttpState};
 use mirador_applayer::tls::{TlsConfig, TlsState};
 use mirador_detect::buffer::AppProto;
 use mirador_detect::engine::TxState;
@@ -28,6 +29,8 @@ pub struct AppConfig {
     pub tls: bool,
     /// DNS over TCP and UDP.
     pub dns: bool,
+    /// HTTP settings.
+    pub http_cfg: HttpConfig,
     /// TLS settings.
     pub tls_cfg: TlsConfig,
     /// DNS caps.
@@ -42,6 +45,7 @@ impl Default for AppConfig {
             http: true,
             tls: true,
             dns: true,
+            http_cfg: HttpConfig::default(),
             tls_cfg: TlsConfig::default(),
             dns_cfg: DnsConfig::default(),
             dns_eve: DnsEveConfig::default(),
@@ -63,6 +67,8 @@ impl AppConfig {
 pub enum Parser {
     /// Detected, but its parser is turned off (or not written yet).
     Off,
+    /// HTTP/1.x.
+    Http(Box<HttpState>),
     /// TLS.
     Tls(Box<TlsState>),
     /// DNS.
@@ -149,7 +155,7 @@ impl AppFlow {
             _ if !cfg.enabled(p) => Parser::Off,
             Proto::Tls => Parser::Tls(Box::new(TlsState::new(&cfg.tls_cfg))),
             Proto::Dns => Parser::Dns(Box::new(DnsState::new(&cfg.dns_cfg))),
-            Proto::Http => Parser::Off,
+            Proto::Http => Parser::Http(Box::new(HttpState::new(&cfg.http_cfg))),
         };
     }
 
@@ -216,6 +222,7 @@ impl AppFlow {
     pub fn tcp_eof(&mut self, dir: Dir) {
         match &mut self.parser {
             Parser::Off | Parser::Dns(_) => {}
+            Parser::Http(h) => h.eof(dir),
             Parser::Tls(t) => t.eof(dir),
         }
     }
@@ -243,13 +250,14 @@ impl AppFlow {
         }
         match &mut self.parser {
             Parser::Dns(d) => d.udp(dir, payload),
-            Parser::Off | Parser::Tls(_) => {}
+            Parser::Off | Parser::Http(_) | Parser::Tls(_) => {}
         }
     }
 
     fn parser_input(&mut self, dir: Dir, bytes: &[u8]) {
         match &mut self.parser {
             Parser::Off => {}
+            Parser::Http(h) => h.input(dir, bytes),
             Parser::Tls(t) => t.input(dir, bytes),
             Parser::Dns(d) => d.input(dir, bytes),
         }
@@ -258,6 +266,7 @@ impl AppFlow {
     fn parser_gap(&mut self, dir: Dir, len: u64) {
         match &mut self.parser {
             Parser::Off => {}
+            Parser::Http(h) => h.gap(dir, len),
             Parser::Tls(t) => t.gap(dir, len),
             Parser::Dns(d) => d.gap(dir, len),
         }

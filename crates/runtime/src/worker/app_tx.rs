@@ -4,6 +4,7 @@
 
 use mirador_applayer::Dir;
 use mirador_applayer::dns::DnsTx;
+use mirador_applayer::http::{HttpBuffer, HttpTx, Progress};
 use mirador_applayer::tls::{TlsBuffer, TlsProgress, TlsState};
 use mirador_detect::buffer::{AppProto, Buffer, Ready, TxBuffers, TxDir};
 use mirador_detect::engine::TxInput;
@@ -99,6 +100,36 @@ pub(super) fn inspect_txs(
     let AppFlow { parser, txs, .. } = app;
     match parser {
         Parser::Off => {}
+        Parser::Http(h) => {
+            let mut done_through = None;
+            let mut contiguous = true;
+            for tx in h.txs() {
+                let view = HttpView { tx, closing };
+                let track = AppFlow::track(txs, tx.id);
+                let object = |o: &mut Obj<'_>| tx.write_eve(o);
+                ctx.run(&view, track, ("http", &object), vars, st);
+                let complete = tx.request_progress() == Progress::Complete
+                    && tx.response_progress() == Progress::Complete;
+                if (complete || closing) && !track.logged {
+                    track.logged = true;
+                    ctx.record("http", tx.id, true, &object, st);
+                }
+                // Transactions are dropped in order once logged and no
+                // rule waits on them.
+                let finished = track.logged && !track.det.iter().any(|d| d.has_pending());
+                if contiguous && finished {
+                    done_through = Some(tx.id);
+                } else {
+                    contiguous = false;
+                }
+            }
+            if let Some(id) = done_through {
+                h.remove_through(id);
+                while txs.front().is_some_and(|t| t.id <= id) {
+                    txs.pop_front();
+                }
+            }
+        }
         Parser::Tls(t) => {
             let view = TlsView { st: t, closing };
             let track = AppFlow::track(txs, 0);
@@ -129,6 +160,97 @@ pub(super) fn inspect_txs(
                 txs.clear();
             }
         }
+    }
+}
+
+/// An HTTP transaction as the engine inspects it.
+struct HttpView<'a> {
+    tx: &'a HttpTx,
+    closing: bool,
+}
+
+impl TxBuffers for HttpView<'_> {
+    fn get(&self, b: Buffer, side: TxDir, i: usize) -> Option<&[u8]> {
+        use HttpBuffer as H;
+        let ts = side == TxDir::ToServer;
+        let pick = |req: H, resp: H| if ts { req } else { resp };
+        let hb = match b {
+            Buffer::HttpRequestHeader => return self.tx.request_header(i),
+            Buffer::HttpResponseHeader => return self.tx.response_header(i),
+            _ if i > 0 => return None,
+            Buffer::HttpUri => H::Uri,
+            Buffer::HttpUriRaw => H::UriRaw,
+            Buffer::HttpMethod => H::Method,
+            Buffer::HttpRequestLine => H::RequestLine,
+            Buffer::HttpHost => H::Host,
+            Buffer::HttpHostRaw => H::HostRaw,
+            Buffer::HttpUserAgent => H::UserAgent,
+            Buffer::HttpReferer => H::Referer,
+            Buffer::HttpAccept => H::Accept,
+            Buffer::HttpAcceptEnc => H::AcceptEnc,
+            Buffer::HttpAcceptLang => H::AcceptLang,
+            Buffer::HttpRequestBody => H::RequestBody,
+            Buffer::HttpStatCode => H::StatCode,
+            Buffer::HttpStatMsg => H::StatMsg,
+            Buffer::HttpResponseLine => H::ResponseLine,
+            Buffer::HttpServer => H::Server,
+            Buffer::HttpLocation => H::Location,
+            Buffer::HttpResponseBody => H::ResponseBody,
+            Buffer::HttpHeader => pick(H::RequestHeaders, H::ResponseHeaders),
+            Buffer::HttpHeaderRaw => pick(H::RequestHeadersRaw, H::ResponseHeadersRaw),
+            Buffer::HttpHeaderNames => pick(H::RequestHeaderNames, H::ResponseHeaderNames),
+            Buffer::HttpCookie => pick(H::RequestCookie, H::ResponseCookie),
+            Buffer::HttpContentType => pick(H::RequestContentType, H::ResponseContentType),
+            Buffer::HttpContentLen => pick(H::RequestContentLen, H::ResponseContentLen),
+            Buffer::HttpConnection => pick(H::RequestConnection, H::ResponseConnection),
+            Buffer::HttpProtocol => pick(H::RequestProtocol, H::ResponseProtocol),
+            Buffer::HttpStart => pick(H::RequestStart, H::ResponseStart),
+            Buffer::FileData => pick(H::RequestBody, H::ResponseBody),
+            _ => return None,
+        };
+        self.tx.buffer(hb)
+    }
+
+    fn ready(&self, b: Buffer, side: TxDir) -> Ready {
+        if self.closing {
+            return Ready::Final;
+        }
+        let line = matches!(
+            b,
+            Buffer::HttpUri
+                | Buffer::HttpUriRaw
+                | Buffer::HttpMethod
+                | Buffer::HttpRequestLine
+                | Buffer::HttpStatCode
+                | Buffer::HttpStatMsg
+                | Buffer::HttpResponseLine
+                | Buffer::HttpProtocol
+        );
+        let body = matches!(
+            b,
+            Buffer::HttpRequestBody | Buffer::HttpResponseBody | Buffer::FileData
+        );
+        let need = if line {
+            Progress::Headers
+        } else if body {
+            Progress::Complete
+        } else {
+            Progress::Body
+        };
+        let have = if side == TxDir::ToServer {
+            self.tx.request_progress()
+        } else {
+            self.tx.response_progress()
+        };
+        if have >= need {
+            Ready::Final
+        } else {
+            Ready::NotYet
+        }
+    }
+
+    fn events(&self) -> &[&'static str] {
+        self.tx.events()
     }
 }
 
@@ -275,7 +397,6 @@ pub(super) struct TxCtx<'a> {
 impl TxCtx<'_> {
     /// Runs the transaction rules on `tx` in both directions and writes
     /// their alerts, each with the transaction's id and protocol object.
-    #[allow(dead_code)]
     pub(super) fn run(
         &self,
         tx: &dyn TxBuffers,
@@ -364,7 +485,6 @@ impl TxCtx<'_> {
 
     /// Writes one protocol record (`event_type` `name`) of transaction
     /// `tx_id`, going `to_server` or not.
-    #[allow(dead_code)]
     pub(super) fn record(
         &self,
         name: &'static str,
