@@ -84,6 +84,9 @@ pub struct TxTrack {
     pub det: [TxState; 2],
     /// Its protocol record was written.
     pub logged: bool,
+    /// Each direction's rules were inspected with the transaction complete
+    /// and nothing left waiting.
+    pub done: [bool; 2],
 }
 
 /// The application layer of one flow.

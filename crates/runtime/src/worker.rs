@@ -516,6 +516,7 @@ impl Worker {
                 flow,
                 user,
                 Some(usize::from(!to_server)),
+                payload,
                 st,
             );
             // What the stream did not match on this packet, the packet did.
@@ -766,6 +767,7 @@ impl Worker {
                             &flow,
                             &mut e.user,
                             None,
+                            &[],
                             st,
                         );
                     }
@@ -893,27 +895,17 @@ fn deliver(
     closing: bool,
     st: &mut State,
 ) {
+    let mut any = false;
     for d in 0..2 {
-        let mut any = false;
         while let Some(chunk) = user.tcp.poll(d) {
             app_tx::feed_chunk(shared, &mut user.app, d, &chunk, server.port);
             any = true;
         }
-        if any {
-            app_tx::inspect_txs(
-                shared,
-                None,
-                here,
-                client,
-                server,
-                flow,
-                user,
-                Some(d),
-                &[],
-                false,
-                st,
-            );
-        }
+    }
+    if any && !closing {
+        app_tx::inspect_txs(
+            shared, None, here, client, server, flow, user, None, &[], false, st,
+        );
     }
     if closing {
         app_tx::close(shared, None, here, client, server, flow, user, st);
@@ -1339,6 +1331,7 @@ fn deliver_detect(
     flow: &Flow,
     user: &mut FlowUser,
     pkt_dir: Option<usize>,
+    pkt_payload: &[u8],
     st: &mut State,
 ) {
     for d in 0..2 {
@@ -1448,24 +1441,27 @@ fn deliver_detect(
                 );
             }
             st.matches = matches;
-            app_tx::inspect_txs(
-                shared,
-                Some(engine),
-                here,
-                client,
-                server,
-                flow,
-                user,
-                Some(d),
-                &window[tail_len..],
-                false,
-                st,
-            );
             st.window = window;
         }
     }
-    if pkt_dir.is_none() {
-        app_tx::close(shared, Some(engine), here, client, server, flow, user, st);
+    // Suricata inspects a transaction's rules of one direction on the
+    // packets of that direction, once the app layer has taken in what the
+    // packet acknowledged.
+    match pkt_dir {
+        Some(d) => app_tx::inspect_txs(
+            shared,
+            Some(engine),
+            here,
+            client,
+            server,
+            flow,
+            user,
+            Some(d),
+            pkt_payload,
+            false,
+            st,
+        ),
+        None => app_tx::close(shared, Some(engine), here, client, server, flow, user, st),
     }
 }
 

@@ -45,11 +45,12 @@ pub(super) fn app_info(user: &FlowUser) -> Option<AppInfo<'static>> {
     })
 }
 
-/// Inspects the flow's transactions (after new data in direction
-/// `data_dir`, whose bytes `data` are what the rules' payload keywords
-/// see; `closing`: the flow ended, everything is final), writes the
-/// protocol records of transactions that are done, and lets the parser
-/// drop them.
+/// Inspects the flow's transactions with the rules of direction
+/// `data_dir` (a packet of that direction, whose payload `data` is what
+/// the rules' payload keywords see; `None`: no rules), or of both
+/// directions when `closing` (the flow ended: everything is final); writes
+/// the protocol records of transactions that are done, and lets the
+/// parser drop them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn inspect_txs(
     shared: &WorkerShared,
@@ -96,6 +97,7 @@ pub(super) fn inspect_txs(
         established,
         data_dir,
         data,
+        closing,
     };
     let AppFlow { parser, txs, .. } = app;
     match parser {
@@ -107,16 +109,19 @@ pub(super) fn inspect_txs(
                 let view = HttpView { tx, closing };
                 let track = AppFlow::track(txs, tx.id);
                 let object = |o: &mut Obj<'_>| tx.write_eve(o);
-                ctx.run(&view, track, ("http", &object), vars, st);
                 let complete = tx.request_progress() == Progress::Complete
                     && tx.response_progress() == Progress::Complete;
+                ctx.run(&view, track, ("http", &object), vars, st);
+                if complete || closing {
+                    ctx.mark_done(track);
+                }
                 if (complete || closing) && !track.logged {
                     track.logged = true;
                     ctx.record("http", tx.id, true, &object, st);
                 }
-                // Transactions are dropped in order once logged and no
-                // rule waits on them.
-                let finished = track.logged && !track.det.iter().any(|d| d.has_pending());
+                // Transactions are dropped in order once logged and
+                // inspected, complete, in both directions.
+                let finished = track.logged && (engine.is_none() || track.done == [true, true]);
                 if contiguous && finished {
                     done_through = Some(tx.id);
                 } else {
@@ -392,9 +397,20 @@ pub(super) struct TxCtx<'a> {
     established: bool,
     data_dir: Option<usize>,
     data: &'a [u8],
+    closing: bool,
 }
 
 impl TxCtx<'_> {
+    /// Records that the directions just inspected saw the transaction
+    /// complete (call it only then).
+    fn mark_done(&self, track: &mut TxTrack) {
+        for d in 0..2 {
+            if (self.closing || self.data_dir == Some(d)) && !track.det[d].has_pending() {
+                track.done[d] = true;
+            }
+        }
+    }
+
     /// Runs the transaction rules on `tx` in both directions and writes
     /// their alerts, each with the transaction's id and protocol object.
     pub(super) fn run(
@@ -409,6 +425,9 @@ impl TxCtx<'_> {
             return;
         };
         for (d, dir) in [TxDir::ToServer, TxDir::ToClient].into_iter().enumerate() {
+            if !self.closing && self.data_dir != Some(d) {
+                continue;
+            }
             let (src, dst) = if d == 0 {
                 (self.client, self.server)
             } else {
