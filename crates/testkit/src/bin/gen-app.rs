@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         );
         let mut why: Vec<_> = d.skipped.iter().collect();
         why.sort_by(|a, b| b.1.cmp(a.1));
-        for (w, n) in why.iter().take(25) {
+        for (w, n) in why.iter().take(40) {
             eprintln!("gen-app:   skipped {n:6}  {w}");
         }
     }
