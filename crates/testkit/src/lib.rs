@@ -25,6 +25,8 @@
 //!   writers, in memory or to a file.
 //! - [`strategies`]: proptest strategies for random valid inner frames with
 //!   the facts a decoder must find ([`strategies::Expected`]).
+//! - [`appgen`]: a large HTTP/TLS/DNS workload with sessions derived from
+//!   rules to make them alert (`gen-app`).
 //! - [`pcaps`]: the project's generated captures (`pcaps/` at the repository
 //!   root), as functions, and [`pcaps::mixed_vxlan_traffic`] for benchmarks.
 //!
@@ -47,6 +49,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod appgen;
 pub mod frame;
 pub mod pcap;
 pub mod pcaps;
