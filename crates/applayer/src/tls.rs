@@ -927,13 +927,15 @@ impl TlsState {
 
     /// A sticky buffer as inspected in `dir`: the certificate buffers are
     /// the server's in to-client inspection and the client's in to-server
-    /// inspection; the others have one side only.
+    /// inspection; the others have one side only. A field that exists but
+    /// is empty (a certificate with an empty issuer) is an empty buffer, as
+    /// in Suricata, not a missing one.
     pub fn buffer_dir(&self, b: TlsBuffer, dir: Dir) -> Option<&[u8]> {
         let c0 = &self.sides[dir.index()].cert0;
         let ch = self.client_hello.as_ref();
         let sh = self.server_hello.as_ref();
         let s: Option<&str> = match b {
-            TlsBuffer::Sni => return self.sides[0].sni.as_deref().filter(|s| !s.is_empty()),
+            TlsBuffer::Sni => return self.sides[0].sni.as_deref(),
             TlsBuffer::CertSubject => c0.subject.as_deref(),
             TlsBuffer::CertIssuer => c0.issuer.as_deref(),
             TlsBuffer::CertSerial => c0.serial.as_deref(),
@@ -944,7 +946,7 @@ impl TlsState {
             TlsBuffer::Ja3sString => sh.map(|h| h.ja3s_string.as_str()),
             TlsBuffer::Ja4Hash => ch.and_then(|h| h.ja4.as_deref()),
         };
-        s.filter(|s| !s.is_empty()).map(str::as_bytes)
+        s.map(str::as_bytes)
     }
 
     /// Whether Suricata writes a `tls` EVE record for this session: a

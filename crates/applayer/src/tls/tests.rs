@@ -959,3 +959,14 @@ fn tls13_middlebox_ccs_and_early_data() {
     c.extend(rec(23, 0x0303, &[9; 50]));
     assert_eq!(run(&c, &[]).progress(), TlsProgress::HandshakeDone);
 }
+
+#[test]
+fn empty_issuer_is_an_empty_buffer() {
+    let c = certificate(&[5], &[], &[(3, "localhost")]);
+    let s = run(&[], &rec(22, 0x0303, &certificate_msg(&[c])));
+    assert_eq!(s.buffer(TlsBuffer::CertIssuer), Some(&b""[..]));
+    assert_eq!(s.buffer(TlsBuffer::CertSubject), Some(&b"CN=localhost"[..]));
+    assert_eq!(s.progress(), TlsProgress::HandshakeDone);
+    assert_eq!(eve(&s)["issuerdn"], "");
+    assert_eq!(s.buffer(TlsBuffer::Sni), None);
+}
