@@ -6,7 +6,8 @@
 //! transaction through [`TxBuffers`], which gives a buffer's bytes (after
 //! the parsers' normalization) and says whether the transaction has
 //! progressed far enough for the buffer to be final. Transforms
-//! (`dotprefix`, the only one ET Open uses) apply on top, per rule list.
+//! (`dotprefix`, the only one ET Open uses, and the simple ones
+//! suricata-verify exercises) apply on top, per rule list.
 
 /// The application-layer protocols rules can be written against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -245,6 +246,134 @@ impl Buffer {
     }
 }
 
+/// A transform (Suricata's `detect-transform-*.c`), applied to a sticky
+/// buffer before its keywords inspect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transform {
+    /// `dotprefix`: a `.` in front.
+    DotPrefix,
+    /// `to_lowercase` (ASCII).
+    ToLowercase,
+    /// `to_uppercase` (ASCII).
+    ToUppercase,
+    /// `strip_whitespace`: every whitespace byte removed (C `isspace`).
+    StripWhitespace,
+    /// `compress_whitespace`: a run of whitespace kept as its first byte.
+    CompressWhitespace,
+    /// `url_decode`: `%XX` decoded, `+` as a space.
+    UrlDecode,
+}
+
+impl Transform {
+    /// The transform a keyword names.
+    pub fn from_keyword(name: &str) -> Option<Transform> {
+        Some(match name {
+            "dotprefix" => Transform::DotPrefix,
+            "to_lowercase" => Transform::ToLowercase,
+            "to_uppercase" => Transform::ToUppercase,
+            "strip_whitespace" => Transform::StripWhitespace,
+            "compress_whitespace" => Transform::CompressWhitespace,
+            "url_decode" => Transform::UrlDecode,
+            _ => return None,
+        })
+    }
+
+    fn apply(self, b: &mut Vec<u8>) {
+        // C `isspace`: space, \t, \n, \v, \f, \r.
+        let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        match self {
+            Transform::DotPrefix => b.insert(0, b'.'),
+            Transform::ToLowercase => b.make_ascii_lowercase(),
+            Transform::ToUppercase => b.make_ascii_uppercase(),
+            Transform::StripWhitespace => b.retain(|&c| !ws(c)),
+            Transform::CompressWhitespace => {
+                let mut prev_ws = false;
+                b.retain(|&c| {
+                    let keep = !(ws(c) && prev_ws);
+                    prev_ws = ws(c);
+                    keep
+                });
+            }
+            Transform::UrlDecode => {
+                let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+                let (mut r, mut w) = (0, 0);
+                while r < b.len() {
+                    let c = b[r];
+                    let decoded = match c {
+                        b'%' if r + 2 < b.len() => match (hex(b[r + 1]), hex(b[r + 2])) {
+                            (Some(h), Some(l)) => Some(h << 4 | l),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match (decoded, c) {
+                        (Some(v), _) => {
+                            b[w] = v;
+                            r += 3;
+                        }
+                        (None, b'+') => {
+                            b[w] = b' ';
+                            r += 1;
+                        }
+                        (None, _) => {
+                            b[w] = c;
+                            r += 1;
+                        }
+                    }
+                    w += 1;
+                }
+                b.truncate(w);
+            }
+        }
+    }
+}
+
+/// The transforms of one rule list, in order (at most four, more than any
+/// rule uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Transforms {
+    list: [Option<Transform>; 4],
+}
+
+impl Transforms {
+    /// No transform.
+    pub const NONE: Transforms = Transforms { list: [None; 4] };
+
+    /// Appends `t`; `false` when full.
+    pub fn push(&mut self, t: Transform) -> bool {
+        match self.list.iter_mut().find(|x| x.is_none()) {
+            Some(slot) => {
+                *slot = Some(t);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// No transform.
+    pub fn is_empty(&self) -> bool {
+        self.list[0].is_none()
+    }
+
+    /// The transforms, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Transform> + '_ {
+        self.list.iter().map_while(|t| *t)
+    }
+
+    /// `raw` transformed, in `scratch` unless there is nothing to do.
+    pub fn apply<'a>(&self, raw: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        if self.is_empty() {
+            return raw;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(raw);
+        for t in self.iter() {
+            t.apply(scratch);
+        }
+        scratch.as_slice()
+    }
+}
+
 /// A buffer as one rule list inspects it: the buffer, the side it is read
 /// from, and the transforms applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,13 +382,13 @@ pub struct Slot {
     pub buffer: Buffer,
     /// The side read.
     pub side: TxDir,
-    /// `dotprefix`: a `.` is put in front of the buffer.
-    pub dotprefix: bool,
+    /// Transforms, in order.
+    pub transforms: Transforms,
 }
 
 impl Slot {
     /// The bytes of instance `i` of this slot in `tx`, transformed into
-    /// `scratch` when the slot has a transform. `None`: absent.
+    /// `scratch` when the slot has transforms. `None`: absent.
     pub fn get<'a>(
         &self,
         tx: &'a dyn TxBuffers,
@@ -267,13 +396,7 @@ impl Slot {
         scratch: &'a mut Vec<u8>,
     ) -> Option<&'a [u8]> {
         let raw = tx.get(self.buffer, self.side, i)?;
-        if !self.dotprefix {
-            return Some(raw);
-        }
-        scratch.clear();
-        scratch.push(b'.');
-        scratch.extend_from_slice(raw);
-        Some(scratch.as_slice())
+        Some(self.transforms.apply(raw, scratch))
     }
 }
 
@@ -315,6 +438,33 @@ pub trait TxBuffers {
 mod tests {
     use super::*;
 
+    fn t(list: &[Transform], raw: &[u8]) -> Vec<u8> {
+        let mut ts = Transforms::NONE;
+        for &x in list {
+            assert!(ts.push(x));
+        }
+        let mut s = Vec::new();
+        ts.apply(raw, &mut s).to_vec()
+    }
+
+    #[test]
+    fn transforms_as_suricata() {
+        use Transform::*;
+        assert_eq!(t(&[ToLowercase], b"AbC"), b"abc");
+        assert_eq!(t(&[ToUppercase], b"AbC"), b"ABC");
+        assert_eq!(t(&[StripWhitespace], b" a\tb \r\nc "), b"abc");
+        assert_eq!(t(&[CompressWhitespace], b"a  \t b\n"), b"a b\n");
+        assert_eq!(t(&[UrlDecode], b"%41%2fx+y%zz%4"), b"A/x y%zz%4");
+        assert_eq!(t(&[UrlDecode], b"%"), b"%");
+        assert_eq!(t(&[DotPrefix, ToUppercase], b"a.b"), b".A.B");
+        assert_eq!(t(&[], b"same"), b"same");
+        let mut full = Transforms::NONE;
+        for _ in 0..4 {
+            assert!(full.push(ToLowercase));
+        }
+        assert!(!full.push(ToLowercase));
+    }
+
     #[test]
     fn keywords_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
@@ -353,14 +503,16 @@ mod tests {
     fn dotprefix_puts_a_dot_in_front() {
         let tx = One(b"evil.example");
         let mut s = Vec::new();
+        let mut t = Transforms::NONE;
+        t.push(Transform::DotPrefix);
         let slot = Slot {
             buffer: Buffer::DnsQuery,
             side: TxDir::ToServer,
-            dotprefix: true,
+            transforms: t,
         };
         assert_eq!(slot.get(&tx, 0, &mut s), Some(&b".evil.example"[..]));
         let plain = Slot {
-            dotprefix: false,
+            transforms: Transforms::NONE,
             ..slot
         };
         assert_eq!(plain.get(&tx, 0, &mut s), Some(&b"evil.example"[..]));

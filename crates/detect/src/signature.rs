@@ -20,7 +20,7 @@ use mirador_rules::{
     Action, Classifications, Direction, Protocol, ResolvedHeader, Rule, RuleOption, Vars,
 };
 
-use crate::buffer::{AppProto, Buffer, Sides, Slot, TxDir};
+use crate::buffer::{AppProto, Buffer, Sides, Slot, Transform, Transforms, TxDir};
 use crate::flowvars::{Flowbits, Flowint, Names, Xbits};
 use crate::header::UintCmp;
 use crate::header::{HeaderMatch, PacketView};
@@ -412,7 +412,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
                 lists.pkt_data();
                 Ok(())
             }
-            "dotprefix" => lists.dotprefix(),
+            "uricontent" => lists.uricontent(o.raw.as_deref()),
             "bsize" => lists.bsize(value(o).unwrap_or("")),
             "urilen" => lists.urilen(value(o).unwrap_or("")),
             "app-layer-protocol" => {
@@ -444,7 +444,9 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
                 Ok(())
             }
             other => {
-                if let Some(buf) = Buffer::from_keyword(other) {
+                if let Some(t) = Transform::from_keyword(other) {
+                    lists.transform(other, t)
+                } else if let Some(buf) = Buffer::from_keyword(other) {
                     lists.sticky(buf);
                     Ok(())
                 } else if let Some(buf) = Buffer::from_modifier(other) {
@@ -557,8 +559,8 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
 pub struct TxList {
     /// The buffer.
     pub buffer: Buffer,
-    /// `dotprefix`.
-    pub dotprefix: bool,
+    /// Transforms applied to it.
+    pub transforms: Transforms,
     /// The side read; `None`: the side of the direction inspected (a
     /// two-sided buffer in a rule without a direction).
     pub side: Option<TxDir>,
@@ -574,7 +576,7 @@ impl TxList {
         Slot {
             buffer: self.buffer,
             side: self.side.unwrap_or(dir),
-            dotprefix: self.dotprefix,
+            transforms: self.transforms,
         }
     }
 }
@@ -660,7 +662,7 @@ impl TxRule {
                     Sides::Both => both_side,
                 },
                 buffer: l.buffer,
-                dotprefix: l.dotprefix,
+                transforms: l.transforms,
                 program: l.program,
                 sizes: l.sizes,
             })

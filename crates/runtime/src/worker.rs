@@ -904,7 +904,17 @@ fn deliver(
     }
     if any && !closing {
         app_tx::inspect_txs(
-            shared, None, here, client, server, flow, user, None, &[], false, st,
+            shared,
+            None,
+            here,
+            client,
+            server,
+            flow,
+            user,
+            None,
+            &[],
+            false,
+            st,
         );
     }
     if closing {

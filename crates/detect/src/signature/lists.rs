@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Transform, Transforms};
 use crate::header::UintCmp;
 use crate::payload::{BufferKind, Escapes, Program, ProgramBuilder, RegexStep, RuleScope};
 
@@ -48,8 +48,8 @@ enum Opt {
 }
 
 struct List {
-    /// `None` for the payload; the buffer and `dotprefix` otherwise.
-    key: Option<(Buffer, bool)>,
+    /// `None` for the payload; the buffer and its transforms otherwise.
+    key: Option<(Buffer, Transforms)>,
     opts: Vec<Opt>,
     /// `bsize` / `urilen` checks on the buffer's length.
     sizes: Vec<UintCmp>,
@@ -59,8 +59,8 @@ struct List {
 pub struct StickyList {
     /// The buffer.
     pub buffer: Buffer,
-    /// `dotprefix`.
-    pub dotprefix: bool,
+    /// Transforms.
+    pub transforms: Transforms,
     /// Its keywords.
     pub program: Program,
     /// Length checks (`bsize`, `urilen`), all of which must hold.
@@ -88,7 +88,7 @@ impl Lists {
         }
     }
 
-    fn list_for(&mut self, key: (Buffer, bool)) -> usize {
+    fn list_for(&mut self, key: (Buffer, Transforms)) -> usize {
         if let Some(i) = self.lists.iter().position(|l| l.key == Some(key)) {
             return i;
         }
@@ -107,11 +107,22 @@ impl Lists {
         self.last_content = Some((self.cur, l.opts.len() - 1));
     }
 
+    /// `uricontent`: a `content` moved to `http.uri`, as if followed by
+    /// `http_uri`.
+    pub fn uricontent(&mut self, raw: Option<&str>) -> Result<(), Skip> {
+        let cur = self.cur;
+        self.cur = 0;
+        self.content(raw);
+        let r = self.modifier("uricontent", Buffer::HttpUri);
+        self.cur = cur;
+        r
+    }
+
     /// `pcre`: into the buffer its HTTP modifier letter names (a new list
     /// position, as Suricata moves it), else the current list.
     pub fn pcre(&mut self, step: Arc<dyn RegexStep>) -> Result<(), Skip> {
         let i = match step.http_buffer() {
-            Some(b) => self.list_for((b, false)),
+            Some(b) => self.list_for((b, Transforms::NONE)),
             None => self.cur,
         };
         self.lists[i].opts.push(Opt::Regex(step));
@@ -132,7 +143,7 @@ impl Lists {
 
     /// A sticky-buffer keyword.
     pub fn sticky(&mut self, b: Buffer) {
-        self.cur = self.list_for((b, false));
+        self.cur = self.list_for((b, Transforms::NONE));
     }
 
     /// `pkt_data`.
@@ -140,20 +151,22 @@ impl Lists {
         self.cur = 0;
     }
 
-    /// `dotprefix`: the current sticky buffer, before any keyword.
-    pub fn dotprefix(&mut self) -> Result<(), Skip> {
+    /// A transform on the current sticky buffer, before any keyword.
+    pub fn transform(&mut self, name: &str, t: Transform) -> Result<(), Skip> {
         let l = &mut self.lists[self.cur];
-        match l.key {
-            Some((b, false)) if l.opts.is_empty() && l.sizes.is_empty() => {
-                l.key = Some((b, true));
-                Ok(())
+        match &mut l.key {
+            Some((_, ts)) if l.opts.is_empty() && l.sizes.is_empty() => {
+                if ts.push(t) {
+                    Ok(())
+                } else {
+                    Err(invalid(name, "too many transforms"))
+                }
             }
-            Some((_, true)) => Ok(()),
             Some(_) => Err(invalid(
-                "dotprefix",
+                name,
                 "a transform must directly follow its sticky buffer",
             )),
-            None => Err(invalid("dotprefix", "needs a sticky buffer before it")),
+            None => Err(invalid(name, "needs a sticky buffer before it")),
         }
     }
 
@@ -182,7 +195,7 @@ impl Lists {
         };
         let c = UintCmp::parse("urilen", cmp, u64::from(u16::MAX))
             .map_err(|e| invalid("urilen", e.message))?;
-        let i = self.list_for((b, false));
+        let i = self.list_for((b, Transforms::NONE));
         self.lists[i].sizes.push(c);
         Ok(())
     }
@@ -199,7 +212,7 @@ impl Lists {
                 "the content before it is already in a sticky buffer",
             ));
         }
-        let target = self.list_for((b, false));
+        let target = self.list_for((b, Transforms::NONE));
         let payload = std::mem::take(&mut self.lists[0].opts);
         let mut keep = Vec::with_capacity(payload.len());
         let mut moved = Vec::new();
@@ -250,7 +263,7 @@ impl Lists {
             let program = b.build().map_err(|e| invalid(e.keyword, e.message))?;
             match l.key {
                 None => payload = Some(program),
-                Some((buffer, dotprefix)) => {
+                Some((buffer, transforms)) => {
                     if program.is_empty() && l.sizes.is_empty() {
                         return Err(invalid(
                             buffer.keyword(),
@@ -259,7 +272,7 @@ impl Lists {
                     }
                     sticky.push(StickyList {
                         buffer,
-                        dotprefix,
+                        transforms,
                         program,
                         sizes: l.sizes,
                     });

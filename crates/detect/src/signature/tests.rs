@@ -125,8 +125,8 @@ fn skip_reasons_name_the_first_unsupported_keyword() {
         "protocol smtp"
     );
     assert_eq!(
-        reason(r#"alert tcp any any -> any any (http.uri; to_lowercase; content:"x"; sid:1;)"#),
-        "to_lowercase"
+        reason(r#"alert tcp any any -> any any (http.uri; to_md5; content:"x"; sid:1;)"#),
+        "to_md5"
     );
     assert_eq!(
         reason(r#"alert tcp any any -> any any (content:"x"; pcre:"/x/"; sid:1;)"#),
@@ -258,7 +258,7 @@ fn sticky_buffers_modifiers_and_transforms_make_lists() {
 
     let d = build(r#"alert dns any any -> any any (dns.query; dotprefix; content:".evil.com"; endswith; sid:2;)"#).unwrap();
     let tx = d.tx.as_ref().unwrap();
-    assert!(tx.lists[0].dotprefix);
+    assert!(!tx.lists[0].transforms.is_empty());
     assert_eq!(tx.lists[0].slot(TxDir::ToServer).side, TxDir::ToServer);
     assert_eq!(d.proto, Proto::TcpUdp);
 
