@@ -162,6 +162,8 @@ pub struct Engine {
     /// Tenant name → index into `var_sets` (absent = 0, the default).
     tenants: HashMap<String, usize>,
     stats: BuildStats,
+    /// See [`Engine::has_tx_payload_rules`].
+    tx_payload: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -247,7 +249,9 @@ impl Engine {
             var_sets.push(Self::var_set_for(&sigs, vars, &mut stats));
         }
         let rank = order(&sigs);
+        let tx_payload = sigs.iter().any(|s| s.tx.is_some() && !s.payload.is_empty());
         Engine {
+            tx_payload,
             sigs,
             rank,
             names,
@@ -439,6 +443,12 @@ impl Engine {
         self.sigs
             .iter()
             .any(|s| s.threshold.is_some() || s.detection_filter.is_some() || !s.xbits.is_empty())
+    }
+
+    /// Whether some transaction rule has payload keywords outside its
+    /// sticky buffers (inspected on the raw stream with the transaction).
+    pub fn has_tx_payload_rules(&self) -> bool {
+        self.tx_payload
     }
 
     /// Interned variable names.

@@ -31,7 +31,15 @@ pub struct FlowUser {
     /// The application layer: protocol detection, then the parser
     /// (allocated at the first payload).
     pub app: Option<Box<crate::app::AppFlow>>,
+    /// The last [`RAW_CAP`] stream bytes of each direction, kept only when
+    /// some transaction rule has payload keywords: Suricata inspects those
+    /// on the raw stream when it inspects the transaction, and a rule may
+    /// wait for later data (a body) while the bytes it needs go by.
+    pub raw: Option<Box<[Vec<u8>; 2]>>,
 }
+
+/// Bytes of each direction kept in [`FlowUser::raw`].
+pub const RAW_CAP: usize = 32 << 10;
 
 /// Bytes kept from each stream direction (client → server first).
 pub const STREAM_TAIL: usize = 256;
@@ -549,10 +557,35 @@ pub fn alert_record(out: &mut Vec<u8>, a: &AlertRecord<'_>) {
         });
     }
     if let Some((m, l)) = a.mirror {
+        tunnel_object(&mut o, m, a.pcap_cnt);
         mirror_object(&mut o, m, l);
     }
     o.close();
     out.push(b'\n');
+}
+
+/// Suricata's `tunnel` object of an alert on a decapsulated packet: the
+/// outer packet that carried it.
+fn tunnel_object(o: &mut Obj<'_>, m: &Mirror, pcap_cnt: u64) {
+    use mirador_wire::EncapKind;
+    let (proto, ports) = match m.encap {
+        EncapKind::Vxlan | EncapKind::Geneve | EncapKind::Gwlb => (proto::UDP, true),
+        EncapKind::Erspan | EncapKind::Gre => (47, false),
+    };
+    o.obj("tunnel", |t| {
+        t.ip("src_ip", m.outer_src);
+        if ports {
+            t.u64("src_port", u64::from(m.outer_src_port));
+        }
+        t.ip("dest_ip", m.outer_dst);
+        if ports {
+            t.u64("dest_port", u64::from(m.outer_dst_port));
+        }
+        t.proto("proto", proto).u64("depth", 0);
+        if pcap_cnt > 0 {
+            t.u64("pcap_cnt", pcap_cnt).str("pkt_src", "wire/pcap");
+        }
+    });
 }
 
 #[cfg(test)]

@@ -408,7 +408,11 @@ impl Worker {
                     flow,
                     user,
                     Some(usize::from(!to_server)),
-                    payload,
+                    if to_server {
+                        [payload, &[]]
+                    } else {
+                        [&[], payload]
+                    },
                     false,
                     st,
                 );
@@ -912,7 +916,7 @@ fn deliver(
             flow,
             user,
             None,
-            &[],
+            [&[], &[]],
             false,
             st,
         );
@@ -1366,6 +1370,14 @@ fn deliver_detect(
                         continue;
                     }
                 };
+                if engine.has_tx_payload_rules() {
+                    let raw = user.raw.get_or_insert_with(Box::default);
+                    let r = &mut raw[d];
+                    r.extend_from_slice(bytes);
+                    if r.len() > crate::record::RAW_CAP {
+                        r.drain(..r.len() - crate::record::RAW_CAP);
+                    }
+                }
                 let tails = user.tails.get_or_insert_with(Box::default);
                 tail_len = usize::from(tails.len[d]);
                 window.extend_from_slice(&tails.buf[d][..tail_len]);
@@ -1458,19 +1470,37 @@ fn deliver_detect(
     // packets of that direction, once the app layer has taken in what the
     // packet acknowledged.
     match pkt_dir {
-        Some(d) => app_tx::inspect_txs(
-            shared,
-            Some(engine),
-            here,
-            client,
-            server,
-            flow,
-            user,
-            Some(d),
-            pkt_payload,
-            false,
-            st,
-        ),
+        Some(d) => {
+            // The recent stream bytes of the direction, else this packet's
+            // payload.
+            let raw = user
+                .raw
+                .as_mut()
+                .map(|r| std::mem::take(&mut r[d]))
+                .unwrap_or_default();
+            let mut data = [&[][..], &[][..]];
+            data[d] = if raw.is_empty() {
+                pkt_payload
+            } else {
+                &raw[..]
+            };
+            app_tx::inspect_txs(
+                shared,
+                Some(engine),
+                here,
+                client,
+                server,
+                flow,
+                user,
+                Some(d),
+                data,
+                false,
+                st,
+            );
+            if let Some(r) = user.raw.as_mut() {
+                r[d] = raw;
+            }
+        }
         None => app_tx::close(shared, Some(engine), here, client, server, flow, user, st),
     }
 }

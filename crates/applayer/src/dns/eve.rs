@@ -520,7 +520,12 @@ impl DnsEveRecord<'_> {
     /// Writes the fields of the record's `dns` object into `o`.
     pub fn write(&self, o: &mut Obj<'_>) {
         match *self {
-            DnsEveRecord::Query { tx, request, query } => write_query(o, tx.id, request, query),
+            DnsEveRecord::Query { tx, request, query } => {
+                // Suricata 7 writes no `version` in query records; the EVE
+                // schema (Suricata 8's) requires one, and 2 is the layout.
+                o.u64("version", 2);
+                write_query(o, tx.id, request, query)
+            }
             DnsEveRecord::Answer { response, flags } => write_answer(o, response, flags),
         }
     }
@@ -559,6 +564,8 @@ impl DnsTx {
     /// opens `"dns"`, which Suricata writes even when it stays empty):
     /// `query` (array) for a request, `answer` (object) for a response.
     pub fn write_alert_eve(&self, o: &mut Obj<'_>) {
+        // As for query records: the schema requires `version`.
+        o.u64("version", 2);
         let request = self.request();
         if let Some(m) = request.filter(|m| logged_queries(m, LOG_ALL_RRTYPES).next().is_some()) {
             o.objs("query", logged_queries(m, LOG_ALL_RRTYPES), |o, q| {

@@ -61,7 +61,7 @@ pub(super) fn inspect_txs(
     flow: &Flow,
     user: &mut FlowUser,
     data_dir: Option<usize>,
-    data: &[u8],
+    data: [&[u8]; 2],
     closing: bool,
     st: &mut State,
 ) {
@@ -368,18 +368,13 @@ pub(super) fn close(
     };
     app.tcp_eof(Dir::ToServer);
     app.tcp_eof(Dir::ToClient);
+    let raw = user.raw.take();
+    let data = match raw.as_deref() {
+        Some([a, b]) => [&a[..], &b[..]],
+        None => [&[][..], &[][..]],
+    };
     inspect_txs(
-        shared,
-        engine,
-        here,
-        client,
-        server,
-        flow,
-        user,
-        None,
-        &[],
-        true,
-        st,
+        shared, engine, here, client, server, flow, user, None, data, true, st,
     );
 }
 
@@ -396,7 +391,7 @@ pub(super) struct TxCtx<'a> {
     proto: AppProto,
     established: bool,
     data_dir: Option<usize>,
-    data: &'a [u8],
+    data: [&'a [u8]; 2],
     closing: bool,
 }
 
@@ -433,11 +428,7 @@ impl TxCtx<'_> {
             } else {
                 (self.server, self.client)
             };
-            let data = if self.data_dir == Some(d) {
-                self.data
-            } else {
-                &[]
-            };
+            let data = self.data[d];
             let input = TxInput {
                 var_set: var_set_of(engine, self.session, st),
                 app: self.proto,
