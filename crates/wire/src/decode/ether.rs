@@ -37,6 +37,9 @@ pub(super) fn ethernet<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     let et = be16(b, field::ETHERTYPE.start).ok_or(InvalidReason::EthernetPktTooSmall)?;
     ctx.frame = b;
     ctx.vlan = crate::packet::VlanIds::EMPTY;
+    if let Some(v) = ctx.erspan_vlan.take() {
+        ctx.vlan.push(v);
+    }
     if ctx.vxlan_payload {
         ctx.vxlan_payload = false;
         // What Suricata's VXLAN decoder accepts (plus MPLS, PPPoE session

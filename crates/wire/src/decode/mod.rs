@@ -227,6 +227,9 @@ struct Ctx<'a, 'o> {
     /// The next Ethernet header is a VXLAN payload: its EtherType must be
     /// one VXLAN may carry.
     vxlan_payload: bool,
+    /// A VLAN id the enclosing ERSPAN header recorded: the first VLAN of
+    /// the frame it carries.
+    erspan_vlan: Option<u16>,
 }
 
 impl<'a, 'o> Ctx<'a, 'o> {
@@ -243,6 +246,7 @@ impl<'a, 'o> Ctx<'a, 'o> {
             proto: None,
             gwlb_candidate: false,
             vxlan_payload: false,
+            erspan_vlan: None,
         }
     }
 
@@ -304,6 +308,7 @@ impl<'a, 'o> Ctx<'a, 'o> {
         self.vlan = VlanIds::EMPTY;
         self.gwlb_candidate = false;
         self.vxlan_payload = false;
+        self.erspan_vlan = None;
         Ok(())
     }
 

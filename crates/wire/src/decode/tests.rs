@@ -1090,6 +1090,14 @@ fn erspan_type_ii() {
         (EncapKind::Erspan, Some(1), Some(0x123))
     );
     assert_eq!(ports(ok(&d)), (40000, 80));
+    assert!(ok(&d).vlan.is_empty());
+    // The VLAN the switch recorded (23) is the frame's first VLAN, as
+    // Suricata's DecodeERSPAN has it.
+    let mut tagged = hdr;
+    tagged[9] = 23;
+    let frame = gre_packet(&cat(&[&tagged, &inner_tcp_frame()]));
+    let d = decode(linktype::ETHERNET, &frame, &opts());
+    assert_eq!(ok(&d).vlan.as_slice(), &[23]);
     // Version 2 under 0x88be.
     let mut bad = hdr;
     bad[8] = 0x20;

@@ -357,6 +357,8 @@ const ERSPAN_III: u16 = 0x22eb;
 pub(super) struct ErspanHeader {
     version: u8,
     session_id: u16,
+    /// The original frame's VLAN (0: none).
+    vlan: u16,
     /// Type III frame type: 0 Ethernet, 2 IP (type II: always Ethernet).
     frame_type: u8,
 }
@@ -387,6 +389,7 @@ impl ErspanHeader {
         let mut h = ErspanHeader {
             version: (ver_vlan >> 12) as u8,
             session_id: session & 0x03ff,
+            vlan: ver_vlan & 0x0fff,
             frame_type: erspan_field::FT_ETHERNET,
         };
         let len = if type3 {
@@ -418,11 +421,17 @@ pub(super) fn gre<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
     let outer = ctx.outer(0, 0);
     // (encap, ERSPAN version and session, payload, next step kind)
     let mut frame_type = erspan_field::FT_ETHERNET;
+    let mut vlan = 0;
     let (encap, version, session, payload) = match h.protocol() {
         ERSPAN_II if !h.has_seq() => (EncapKind::Erspan, Some(0), None, payload),
         ERSPAN_II | ERSPAN_III => {
             let (e, p) = ErspanHeader::new_checked(payload, h.protocol() == ERSPAN_III)?;
             frame_type = e.frame_type;
+            // Type II only: Suricata decodes no type III, and a type III
+            // switch's VLAN field repeats the frame's own tag.
+            if h.protocol() == ERSPAN_II {
+                vlan = e.vlan;
+            }
             (EncapKind::Erspan, Some(e.version), Some(e.session_id), p)
         }
         ether::IPV4
@@ -435,6 +444,13 @@ pub(super) fn gre<'a>(ctx: &mut Ctx<'a, '_>, b: &'a [u8]) -> Step<'a> {
         _ => return Err(InvalidReason::GreUnknownPayloadType),
     };
     ctx.enter_tunnel(payload)?;
+    // The VLAN the switch recorded belongs to the mirrored frame: Suricata
+    // puts it first in the packet's VLAN ids (`DecodeERSPAN`), so it is
+    // part of the flow key.
+    if vlan != 0 {
+        ctx.vlan.push(vlan);
+        ctx.erspan_vlan = Some(vlan);
+    }
     if ctx.mirror.is_none() {
         ctx.mirror = Some(Mirror {
             erspan_version: version,
