@@ -192,6 +192,23 @@ impl Config {
                 s.reassembly.depth.to_string()
             }
         );
+        let p = &self.app_layer.protocols;
+        let en = |e: crate::Enabled| match e {
+            crate::Enabled::Yes => "yes",
+            crate::Enabled::DetectionOnly => "detection-only",
+            crate::Enabled::No => "no",
+        };
+        let _ = writeln!(
+            w,
+            "app-layer: http {} (bodies {}/{}); tls {}; dns {} (tcp {}, udp {})",
+            en(p.http.enabled),
+            p.http.libhtp.default_config.request_body_limit,
+            p.http.libhtp.default_config.response_body_limit,
+            en(p.tls.enabled),
+            en(p.dns.enabled),
+            yes_no(p.dns.tcp.enabled),
+            yes_no(p.dns.udp.enabled),
+        );
         crate::engine_sections::describe(self, w);
         let t = &self.flow_timeouts;
         let _ = writeln!(w, "flow-timeouts (seconds):");

@@ -59,6 +59,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod app_layer;
 pub mod aws;
 mod describe;
 mod detect_config;
@@ -72,6 +73,10 @@ mod validate;
 mod values;
 pub mod vpcflow;
 
+pub use app_layer::{
+    AppLayerConfig, AppProtocols, DnsAppConfig, DnsTransport, Enabled, Fingerprints, HttpAppConfig,
+    HttpLimits, Libhtp, TlsAppConfig,
+};
 pub use detect_config::{RuleId, RuleSelection, TenantConfig, VarsConfig};
 pub use engine_sections::{
     DefragConfig, DefragPolicy, FlowConfig, HostOsPolicy, OsPolicy, StreamPolicy,
@@ -153,6 +158,8 @@ pub struct Config {
     pub rules: RuleSelection,
     /// `tenants`: per-tenant settings (variables) by tenant name.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// `app-layer`: the HTTP, TLS and DNS parsers (Suricata's keys).
+    pub app_layer: AppLayerConfig,
 }
 
 impl Default for Config {
@@ -177,6 +184,7 @@ impl Default for Config {
             vars: VarsConfig::default(),
             rules: RuleSelection::default(),
             tenants: BTreeMap::new(),
+            app_layer: AppLayerConfig::default(),
         }
     }
 }

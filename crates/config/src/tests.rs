@@ -684,3 +684,43 @@ fn too_many_tunnel_ports_is_an_error() {
     )
     .unwrap();
 }
+
+#[test]
+fn app_layer_section() {
+    let c = Config::load("sensor.yaml", "", &[]).unwrap();
+    assert_eq!(c.app_layer.protocols.http.enabled, Enabled::Yes);
+    let h = &c.app_layer.protocols.http.libhtp.default_config;
+    assert_eq!(h.request_body_limit.bytes(), 100 * 1024);
+    assert_eq!(
+        c.app_layer.protocols.tls.ja3_fingerprints,
+        Fingerprints::Auto
+    );
+    let yaml = "app-layer:\n  protocols:\n    http:\n      enabled: detection-only\n      libhtp:\n        default-config:\n          response-body-limit: 1mb\n    tls:\n      ja3-fingerprints: yes\n    dns:\n      udp:\n        enabled: no\n";
+    let c = Config::load("sensor.yaml", yaml, &[]).unwrap();
+    let p = &c.app_layer.protocols;
+    assert_eq!(p.http.enabled, Enabled::DetectionOnly);
+    assert!(!p.http.enabled.parses());
+    assert_eq!(
+        p.http.libhtp.default_config.response_body_limit.bytes(),
+        1 << 20
+    );
+    assert_eq!(p.tls.ja3_fingerprints, Fingerprints::Yes);
+    assert!(!p.dns.udp.enabled && p.dns.tcp.enabled);
+    // --set reaches it, and errors name the key.
+    let c = Config::load(
+        "sensor.yaml",
+        "",
+        &sets(&[("app-layer.protocols.tls.enabled", "no")]),
+    )
+    .unwrap();
+    assert_eq!(c.app_layer.protocols.tls.enabled, Enabled::No);
+    let e = err("app-layer:\n  protocols:\n    http:\n      enabled: maybe\n");
+    assert_err(
+        &e,
+        4,
+        "app-layer.protocols.http.enabled",
+        "invalid value 'maybe'",
+    );
+    let e = err("app-layer:\n  protocols:\n    smtp:\n      enabled: yes\n");
+    assert_err(&e, 3, "app-layer.protocols", "unknown key 'smtp'");
+}

@@ -451,6 +451,14 @@ impl Engine {
         self.tx_payload
     }
 
+    /// Whether some loaded rule inspects sticky buffer `b`.
+    pub fn uses_buffer(&self, b: crate::buffer::Buffer) -> bool {
+        self.sigs
+            .iter()
+            .filter_map(|s| s.tx.as_ref())
+            .any(|t| t.lists.iter().any(|l| l.buffer == b))
+    }
+
     /// Interned variable names.
     pub fn names(&self) -> &Names {
         &self.names

@@ -19,20 +19,26 @@ use mirador_applayer::tls::{TlsConfig, TlsState};
 use mirador_detect::buffer::AppProto;
 use mirador_detect::engine::TxState;
 
-/// Which parsers run (`app-layer.protocols.<name>.enabled`) and their
-/// settings.
+/// Which protocols are detected and parsed
+/// (`app-layer.protocols.<name>.enabled`), and the parsers' settings.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// HTTP/1.x.
-    pub http: bool,
+    pub http: mirador_config::Enabled,
     /// TLS.
-    pub tls: bool,
-    /// DNS over TCP and UDP.
-    pub dns: bool,
+    pub tls: mirador_config::Enabled,
+    /// DNS.
+    pub dns: mirador_config::Enabled,
+    /// DNS over TCP, over UDP.
+    pub dns_tcp: bool,
+    /// See `dns_tcp`.
+    pub dns_udp: bool,
     /// HTTP settings.
     pub http_cfg: HttpConfig,
-    /// TLS settings.
+    /// TLS settings (`ja3`/`ja4` resolved from `auto` by [`AppConfig::resolve`]).
     pub tls_cfg: TlsConfig,
+    /// `ja3-fingerprints`, `ja4-fingerprints` as configured.
+    pub fingerprints: (mirador_config::Fingerprints, mirador_config::Fingerprints),
     /// DNS caps.
     pub dns_cfg: DnsConfig,
     /// What DNS records are logged.
@@ -41,20 +47,57 @@ pub struct AppConfig {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        AppConfig {
-            http: true,
-            tls: true,
-            dns: true,
-            http_cfg: HttpConfig::default(),
-            tls_cfg: TlsConfig::default(),
-            dns_cfg: DnsConfig::default(),
-            dns_eve: DnsEveConfig::default(),
-        }
+        AppConfig::from_config(&mirador_config::AppLayerConfig::default())
     }
 }
 
 impl AppConfig {
-    fn enabled(&self, p: Proto) -> bool {
+    /// The settings of the `app-layer` section.
+    pub fn from_config(c: &mirador_config::AppLayerConfig) -> AppConfig {
+        let p = &c.protocols;
+        let h = &p.http.libhtp.default_config;
+        let size = |b: mirador_config::ByteSize| usize::try_from(b.bytes()).unwrap_or(usize::MAX);
+        AppConfig {
+            http: p.http.enabled,
+            tls: p.tls.enabled,
+            dns: p.dns.enabled,
+            dns_tcp: p.dns.tcp.enabled,
+            dns_udp: p.dns.udp.enabled,
+            http_cfg: HttpConfig {
+                request_body_limit: size(h.request_body_limit),
+                response_body_limit: size(h.response_body_limit),
+                decompress_layer_limit: h.response_body_decompress_layer_limit,
+                compression_bomb_limit: h.compression_bomb_limit.bytes(),
+                max_tx: h.max_tx.max(1),
+                max_headers: h.headers_limit,
+                ..HttpConfig::default()
+            },
+            tls_cfg: TlsConfig::default(),
+            fingerprints: (p.tls.ja3_fingerprints, p.tls.ja4_fingerprints),
+            dns_cfg: DnsConfig::default(),
+            dns_eve: DnsEveConfig::default(),
+        }
+    }
+
+    /// Resolves `auto` fingerprints: logged when a loaded rule uses them,
+    /// as Suricata does.
+    pub fn resolve(&mut self, engine: Option<&mirador_detect::engine::Engine>) {
+        use mirador_config::Fingerprints as F;
+        use mirador_detect::buffer::Buffer as B;
+        let uses = |bs: &[B]| engine.is_some_and(|e| bs.iter().any(|&b| e.uses_buffer(b)));
+        self.tls_cfg.ja3 = match self.fingerprints.0 {
+            F::Yes => true,
+            F::No => false,
+            F::Auto => uses(&[B::Ja3Hash, B::Ja3String, B::Ja3sHash, B::Ja3sString]),
+        };
+        self.tls_cfg.ja4 = match self.fingerprints.1 {
+            F::Yes => true,
+            F::No => false,
+            F::Auto => uses(&[B::Ja4Hash]),
+        };
+    }
+
+    fn enabled(&self, p: Proto) -> mirador_config::Enabled {
         match p {
             Proto::Http => self.http,
             Proto::Tls => self.tls,
@@ -152,10 +195,17 @@ impl AppFlow {
         }
     }
 
-    fn start(&mut self, cfg: &AppConfig, p: Proto) {
+    fn start(&mut self, cfg: &AppConfig, p: Proto, tcp: bool) {
+        use mirador_config::Enabled;
+        let transport_off = p == Proto::Dns && !(if tcp { cfg.dns_tcp } else { cfg.dns_udp });
+        if cfg.enabled(p) == Enabled::No || transport_off {
+            // Not detected at all: as if no protocol of ours were seen.
+            self.failed = true;
+            return;
+        }
         self.proto = Some(p);
         self.parser = match p {
-            _ if !cfg.enabled(p) => Parser::Off,
+            _ if !cfg.enabled(p).parses() => Parser::Off,
             Proto::Tls => Parser::Tls(Box::new(TlsState::new(&cfg.tls_cfg))),
             Proto::Dns => Parser::Dns(Box::new(DnsState::new(&cfg.dns_cfg))),
             Proto::Http => Parser::Http(Box::new(HttpState::new(&cfg.http_cfg))),
@@ -179,7 +229,7 @@ impl AppFlow {
                 }
                 FlowVerdict::Detected(p) => {
                     let det = self.detector.take().unwrap_or_default();
-                    self.start(cfg, p);
+                    self.start(cfg, p, true);
                     // Replay what detection held, in direction order.
                     let (prefix, lost) = det.into_parts();
                     for d in [Dir::ToServer, Dir::ToClient] {
@@ -242,7 +292,7 @@ impl AppFlow {
             }
             self.udp_tried[i] = true;
             match detect::udp(payload, server_port) {
-                detect::Verdict::Is(p) => self.start(cfg, p),
+                detect::Verdict::Is(p) => self.start(cfg, p, false),
                 _ => {
                     if self.udp_tried == [true, true] {
                         self.failed = true;

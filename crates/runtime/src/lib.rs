@@ -201,7 +201,7 @@ impl RuntimeConfig {
             tunnel_flows: config.outputs.eve.tunnel_flows,
             detect: None,
             alert_options: config.outputs.eve.alert.clone(),
-            app: app::AppConfig::default(),
+            app: app::AppConfig::from_config(&config.app_layer),
         }
     }
 }
@@ -668,7 +668,11 @@ impl Sharded {
                     overlap_events: cfg.overlap_events,
                     detect: cfg.detect.clone(),
                     alert_options: cfg.alert_options.clone(),
-                    app: cfg.app.clone(),
+                    app: {
+                        let mut a = cfg.app.clone();
+                        a.resolve(cfg.detect.as_deref());
+                        a
+                    },
                     vpc: cfg
                         .vpc
                         .as_ref()
