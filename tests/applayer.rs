@@ -64,10 +64,18 @@ enum Traffic {
     HttpNoHost,
     /// HTTP on port 7777 (detected by content, not port).
     HttpPort,
+    /// [`ODD_REQ`] (a path to compress, a repeated header, a folded one,
+    /// trailing blanks, a chunked body) answered with a deflate-coded body
+    /// ([`odd_resp`]).
+    HttpOdd,
     /// A TLS 1.2 handshake on port 443: [`client_hello`] with GREASE
     /// values, the server's flight with a two-certificate chain
     /// ([`Vals`]), both Finished, application data.
     Tls,
+    /// A TLS 1.3 handshake (testkit's browser-like ClientHello with
+    /// supported_versions, SNI `tls13.example.net`, ALPN h2; ServerHello
+    /// choosing 1.3; the rest encrypted).
+    Tls13,
     /// A ClientHello followed, in the same flight, by a record of an
     /// unknown type (`INVALID_RECORD_TYPE`, while the handshake is still
     /// under way).
@@ -83,7 +91,9 @@ enum Traffic {
 use Traffic::*;
 
 impl Traffic {
-    const ALL: [Traffic; 7] = [Http, HttpNoHost, HttpPort, Tls, TlsBad, Dns, DnsTcp];
+    const ALL: [Traffic; 9] = [
+        Http, HttpNoHost, HttpPort, HttpOdd, Tls, Tls13, TlsBad, Dns, DnsTcp,
+    ];
 }
 
 /// What a row expects of its rule.
@@ -158,6 +168,34 @@ const NOHOST_REQ: &[u8] = b"GET /nohost HTTP/1.1\r\nUser-Agent: nohost-agent\r\n
 const NOHOST_RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 const PORT_REQ: &[u8] = b"GET /odd-port HTTP/1.1\r\nHost: odd.example\r\n\r\n";
 const PORT_RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/// libhtp's IDS personality turns `\\` into `/`, compresses `//`, decodes
+/// `%2e` and then removes dot segments: the path is `/a/b/d.php`.
+const ODD_REQ: &[u8] = b"POST //a\\b//c/%2e%2e/d.php HTTP/1.1\r\n\
+Host: odd.example\r\n\
+User-Agent: first-ua\r\n\
+User-Agent: second-ua\r\n\
+X-Folded: part-one\r\n \
+part-two\r\n\
+Accept: trailing-ws   \r\n\
+Transfer-Encoding: chunked\r\n\
+\r\n\
+5\r\nchunk\r\n6\r\ned-bod\r\n1\r\ny\r\n0\r\n\r\n";
+
+/// A 200 whose body is "deflated-secret" in zlib-wrapped deflate.
+fn odd_resp() -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(b"deflated-secret").unwrap();
+    let body = z.finish().unwrap();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
 
 /// The ClientHello's cipher suites: GREASE 0x1a1a first.
 const CH_CIPHERS: [u16; 4] = [0x1a1a, 0xc02b, 0xc02f, 0x009c];
@@ -407,6 +445,11 @@ fn frames(t: Traffic) -> Vec<Vec<u8>> {
             ("10.1.0.2", 7777),
             &[(true, PORT_REQ), (false, PORT_RESP)],
         ),
+        HttpOdd => tcp_session(
+            (client, 40005),
+            ("10.1.0.1", 80),
+            &[(true, ODD_REQ), (false, &odd_resp())],
+        ),
         Tls => {
             let v = vals();
             tcp_session(
@@ -419,6 +462,31 @@ fn frames(t: Traffic) -> Vec<Vec<u8>> {
                     (false, &v.server_finish),
                     (true, &v.app_data[0]),
                     (false, &v.app_data[1]),
+                ],
+            )
+        }
+        Tls13 => {
+            let mut rng = Rng::new(13);
+            let hello = tls::client_hello(
+                &tls::ClientHello {
+                    sni: Some(b"tls13.example.net".to_vec()),
+                    alpn: vec![b"h2"],
+                    tls13: true,
+                    ciphers: tls::BROWSER_CIPHERS.to_vec(),
+                },
+                &mut rng,
+            );
+            let flight = tls::server_flight(true, 0x1301, None, &[], &mut rng);
+            let finish = tls::client_finish(true, &mut rng);
+            let data = tls::app_data(500, &mut rng);
+            tcp_session(
+                (client, 40006),
+                ("10.1.0.3", 443),
+                &[
+                    (true, &hello),
+                    (false, &flight),
+                    (true, &finish),
+                    (false, &data),
                 ],
             )
         }
@@ -506,6 +574,9 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("http.uri", r#"alert http any any -> any any (http.uri; content:"%41";)"#, Http, Silent),
     ("http.uri", r#"alert http any any -> any any (http.uri; content:"Agent Smith";)"#, Http, Silent),
     ("http.uri", r#"alert http any any -> any any (http.uri; content:"example.net"; nocase;)"#, Http, Silent),
+    ("http.uri", r#"alert http any any -> any any (http.uri; content:"/a/b/d.php"; startswith; endswith;)"#, HttpOdd, Alerts),
+    ("http.uri", r#"alert http any any -> any any (http.uri; content:"//";)"#, HttpOdd, Silent),
+    ("http.uri", r#"alert http any any -> any any (http.uri; content:"/c/";)"#, HttpOdd, Silent),
     // http.uri.raw: as on the request line.
     ("http.uri.raw", r#"alert http any any -> any any (http.uri.raw; content:"/Shop/./Cart/../Item%41.php?q=Red%20Shoe"; startswith; endswith;)"#, Http, Alerts),
     ("http.uri.raw", r#"alert http any any -> any any (http.uri.raw; content:"http://Abs.Example.NET:81/abs/path?id=7"; startswith; endswith;)"#, Http, Alerts),
@@ -537,6 +608,9 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     // http.user_agent.
     ("http.user_agent", r#"alert http any any -> any any (http.user_agent; content:"Agent Smith/2.0  (Tester)"; bsize:25;)"#, Http, Alerts),
     ("http.user_agent", r#"alert http any any -> any any (http.user_agent; content:"User-Agent";)"#, Http, Silent),
+    // A repeated header: one value, joined with ", " (libhtp).
+    ("http.user_agent", r#"alert http any any -> any any (http.user_agent; content:"first-ua, second-ua"; startswith; endswith;)"#, HttpOdd, Alerts),
+    ("http.user_agent", r#"alert http any any -> any any (http.user_agent; content:"second-ua"; startswith;)"#, HttpOdd, Silent),
     ("http.user_agent", r#"alert http any any -> any any (http.user_agent; content:"WWW.Example";)"#, Http, Silent),
     // http.referer, http.accept, http.accept_enc, http.accept_lang: each
     // its own header (Accept, Accept-Encoding, Accept-Language share a
@@ -546,6 +620,9 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("http.referer", r#"alert http any any -> any any (http.referer; content:"/login-here";)"#, Http, Silent),
     ("http.accept", r#"alert http any any -> any any (http.accept; content:"text/x-acceptme"; bsize:15;)"#, Http, Alerts),
     ("http.accept", r#"alert http any any -> any any (http.accept; content:"gzip";)"#, Http, Silent),
+    // Trailing blanks are not part of a value.
+    ("http.accept", r#"alert http any any -> any any (http.accept; content:"trailing-ws"; bsize:11;)"#, HttpOdd, Alerts),
+    ("http.accept", r#"alert http any any -> any any (http.accept; content:"trailing-ws "; )"#, HttpOdd, Silent),
     ("http.accept", r#"alert http any any -> any any (http.accept; content:"xx-LANGME";)"#, Http, Silent),
     ("http.accept_enc", r#"alert http any any -> any any (http.accept_enc; content:"gzip, x-encme"; bsize:13;)"#, Http, Alerts),
     ("http.accept_enc", r#"alert http any any -> any any (http.accept_enc; content:"text/x-acceptme";)"#, Http, Silent),
@@ -557,6 +634,9 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("http.request_body", r#"alert http any any -> any any (http.request_body; content:"user=alice&pass=Req-Body-Secret&code=200"; startswith; endswith;)"#, Http, Alerts),
     ("http.request_body", r#"alert http any any -> any any (http.request_body; content:"Resp-Body-Secret";)"#, Http, Silent),
     ("http.request_body", r#"alert http any any -> any any (http.request_body; content:"Content-Length";)"#, Http, Silent),
+    // A chunked request body, dechunked.
+    ("http.request_body", r#"alert http any any -> any any (http.request_body; content:"chunked-body"; startswith; endswith;)"#, HttpOdd, Alerts),
+    ("http.request_body", r#"alert http any any -> any any (http.request_body; content:"ed-bod|0d 0a|";)"#, HttpOdd, Silent),
     // http.request_header: one instance per header, "Name: value".
     ("http.request_header", r#"alert http any any -> any any (http.request_header; content:"Host: WWW.Example.COM:8080"; startswith; endswith;)"#, Http, Alerts),
     ("http.request_header", r#"alert http any any -> any any (http.request_header; content:"Cookie: session=CookieMonster"; startswith; endswith;)"#, Http, Alerts),
@@ -607,6 +687,10 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("http.header", r#"alert http any any -> any any (http.header; content:"Cookie";)"#, Http, Silent),
     ("http.header", r#"alert http any any -> any any (http.header; content:"|0d 0a 0d 0a|";)"#, Http, Silent),
     ("http.header", r#"alert http any any -> any any (http.header; content:"POST";)"#, Http, Silent),
+    // A repeated header is one line; a folded one is unfolded.
+    ("http.header", r#"alert http any any -> any any (flow:to_server; http.header; content:"|0d 0a|User-Agent: first-ua, second-ua|0d 0a|X-Folded: part-one part-two|0d 0a|Accept: trailing-ws|0d 0a|";)"#, HttpOdd, Alerts),
+    ("http.header", r#"alert http any any -> any any (flow:to_server; http.header; content:"User-Agent: second-ua";)"#, HttpOdd, Silent),
+    ("http.header", r#"alert http any any -> any any (flow:to_server; http.header; content:"part-one|0d 0a|";)"#, HttpOdd, Silent),
     ("http.header", r#"alert http any any -> any any (flow:to_server; http.header; content:"Server: Mirador-Srv/9";)"#, Http, Silent),
     ("http.header", r#"alert http any any -> any any (flow:to_client; http.header; content:"Agent Smith";)"#, Http, Silent),
     // http.header.raw: the header block as received.
@@ -623,6 +707,8 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("http.header_names", r#"alert http any any -> any any (flow:to_server; http.header_names; content:"|0d 0a|Connection|0d 0a|Content-Length|0d 0a 0d 0a|"; endswith;)"#, Http, Alerts),
     ("http.header_names", r#"alert http any any -> any any (flow:to_client; http.header_names; content:"|0d 0a|Server|0d 0a|Location|0d 0a|Set-Cookie|0d 0a|"; startswith;)"#, Http, Alerts),
     ("http.header_names", r#"alert http any any -> any any (flow:to_server; http.header_names; content:"WWW.Example";)"#, Http, Silent),
+    ("http.header_names", r#"alert http any any -> any any (flow:to_server; http.header_names; content:"|0d 0a|Host|0d 0a|User-Agent|0d 0a|X-Folded|0d 0a|"; startswith;)"#, HttpOdd, Alerts),
+    ("http.header_names", r#"alert http any any -> any any (flow:to_server; http.header_names; content:"User-Agent|0d 0a|User-Agent";)"#, HttpOdd, Silent),
     ("http.header_names", r#"alert http any any -> any any (flow:to_server; http.header_names; content:"Server";)"#, Http, Silent),
     ("http.header_names", r#"alert http any any -> any any (flow:to_client; http.header_names; content:"Mirador-Srv";)"#, Http, Silent),
     // http.cookie: Cookie to the server, Set-Cookie to the client.
@@ -668,6 +754,9 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("file.data", r#"alert http any any -> any any (flow:to_client; file.data; content:"Req-Body-Secret";)"#, Http, Silent),
     ("file.data", r#"alert http any any -> any any (flow:to_client; file.data; content:"Transfer-Encoding";)"#, Http, Silent),
     ("file.data", r#"alert http any any -> any any (flow:to_server; file.data; content:"Resp-Body-Secret";)"#, Http, Silent),
+    // deflate (zlib-wrapped), decoded.
+    ("file.data", r#"alert http any any -> any any (flow:to_client; file.data; content:"deflated-secret"; bsize:15;)"#, HttpOdd, Alerts),
+    ("file.data", r#"alert http any any -> any any (flow:to_client; file.data; content:"|78 9c|";)"#, HttpOdd, Silent),
     // tls.sni: as sent (not lowercased).
     ("tls.sni", r#"alert tls any any -> any any (tls.sni; content:"secure.Example.org"; startswith; endswith;)"#, Tls, Alerts),
     ("tls.sni", r#"alert tls any any -> any any (tls.sni; content:"secure.example.org";)"#, Tls, Silent),
@@ -703,10 +792,25 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
     ("tls.certs", r#"alert tls any any -> any any (tls.certs; content:"ca-cert-marker";)"#, Tls, Alerts),
     ("tls.certs", r#"alert tls any any -> any any (tls.certs; content:"secure.Example.org";)"#, Tls, Silent),
     ("tls.certs", r#"alert tls any any -> any any (tls.certs; content:"|${CERT_SEAM}|";)"#, Tls, Silent),
-    // tls.version: the server's (TLS 1.2).
+    // tls.version (detect-tls-version.c): the server's version to the
+    // client, the client's to the server (both 1.2 here).
+    ("tls.version", r#"alert tls any any -> any any (flow:to_client; tls.version:1.2;)"#, Tls, Alerts),
+    ("tls.version", r#"alert tls any any -> any any (flow:to_server; tls.version:1.2;)"#, Tls, Alerts),
     ("tls.version", r#"alert tls any any -> any any (tls.version:1.2;)"#, Tls, Alerts),
     ("tls.version", r#"alert tls any any -> any any (tls.version:1.0;)"#, Tls, Silent),
     ("tls.version", r#"alert tls any any -> any any (tls.version:1.3;)"#, Tls, Silent),
+    // TLS 1.3: the ServerHello's supported_versions gives the server 1.3;
+    // the client's version is the first valid entry of its
+    // supported_versions (app-layer-ssl.c
+    // TLSDecodeHSHelloExtensionSupportedVersions), 1.3 too, not the
+    // hello's legacy 1.2.
+    ("tls.version", r#"alert tls any any -> any any (flow:to_client; tls.version:1.3;)"#, Tls13, Alerts),
+    ("tls.version", r#"alert tls any any -> any any (flow:to_server; tls.version:1.3;)"#, Tls13, Alerts),
+    ("tls.version", r#"alert tls any any -> any any (flow:to_server; tls.version:1.2;)"#, Tls13, Silent),
+    ("tls.version", r#"alert tls any any -> any any (flow:to_client; tls.version:1.2;)"#, Tls13, Silent),
+    ("tls.sni", r#"alert tls any any -> any any (tls.sni; content:"tls13.example.net"; bsize:17;)"#, Tls13, Alerts),
+    ("ja4.hash", r#"alert tls any any -> any any (ja4.hash; content:"t13d1512h2_"; startswith;)"#, Tls13, Alerts),
+    ("tls.cert_subject", r#"alert tls any any -> any any (tls.cert_subject; content:"leaf";)"#, Tls13, Silent),
     // dns.query: the question name as sent (case kept), not the answers.
     ("dns.query", r#"alert dns any any -> any any (dns.query; content:"www.Evil-Domain.com"; startswith; endswith;)"#, Dns, Alerts),
     ("dns.query", r#"alert dns any any -> any any (dns.query; content:"tcp.Example.net"; startswith; endswith;)"#, DnsTcp, Alerts),
@@ -860,6 +964,15 @@ const KNOWN_WRONG: &[(&str, Traffic)] = &[
     // ever sees it. Suricata keeps a transaction until it has been
     // inspected in both directions.
     (r#"alert dns any any -> any any (dns.query; content:"tcp.Example.net"; startswith; endswith;)"#, DnsTcp),
+    // KNOWN: tls.version alone in a to-client rule never alerts: it is
+    // evaluated at the first to-client inspection, before the ServerHello
+    // (no server version yet), and that no-match is kept as final. Suricata's
+    // generic-list engine (DetectEngineInspectGenericList) returns NO_MATCH
+    // and the rule is inspected again on later packets until the
+    // transaction completes. With a to-client buffer in the same rule
+    // (tls.cert_subject), mirador alerts.
+    (r#"alert tls any any -> any any (flow:to_client; tls.version:1.2;)"#, Tls),
+    (r#"alert tls any any -> any any (flow:to_client; tls.version:1.3;)"#, Tls13),
 ];
 
 /// The rule text of row `i` with its placeholders replaced.
