@@ -54,6 +54,7 @@ pub(crate) mod ev {
     pub const RESPONSE_INVALID_STATUS: &str = "RESPONSE_INVALID_STATUS";
     pub const REQUEST_LINE_INCOMPLETE: &str = "REQUEST_LINE_INCOMPLETE";
     pub const COMPRESSION_BOMB: &str = "COMPRESSION_BOMB";
+    pub const REQUEST_AUTH_UNRECOGNIZED: &str = "REQUEST_AUTH_UNRECOGNIZED";
     pub const TOO_MANY_WARNINGS: &str = "TOO_MANY_WARNINGS";
 }
 
@@ -467,6 +468,13 @@ impl HttpState {
 
     fn req_step(&mut self, avail: &[u8], eof: bool) -> Option<usize> {
         let limit = self.cfg.field_limit;
+        if let Some(id) = self.req.tx
+            && self.tx(id).is_none()
+        {
+            // The runtime removed the transaction being parsed: that
+            // request is abandoned and parsing starts over.
+            self.req = ReqParser::default();
+        }
         match self.req.state {
             ReqState::Error => {
                 self.counters.bytes_after_error += avail.len() as u64;
@@ -950,6 +958,18 @@ impl HttpState {
                 }
             }
         }
+        // libhtp `htp_parse_authorization` (request auth parsing is on by
+        // default): an unknown scheme is Suricata's
+        // `REQUEST_AUTH_UNRECOGNIZED`.
+        if let Some(auth) = tx.req_headers.value(b"authorization") {
+            let known = [&b"basic"[..], b"digest", b"bearer"].iter().any(|s| {
+                auth.get(..s.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(s))
+            });
+            if !known {
+                events.push(ev::REQUEST_AUTH_UNRECOGNIZED);
+            }
+        }
         let codings = match tx.req_headers.value(b"content-encoding") {
             Some(ce) => {
                 let (c, e) = content_codings(ce, layer_limit, false);
@@ -1087,6 +1107,16 @@ impl HttpState {
 
     fn resp_step(&mut self, avail: &[u8], eof: bool) -> Option<usize> {
         let limit = self.cfg.field_limit;
+        if let Some(id) = self.resp.tx
+            && self.tx(id).is_none()
+        {
+            // As for requests: the response being parsed is abandoned.
+            let next_tx = self.resp.next_tx;
+            self.resp = RespParser {
+                next_tx,
+                ..RespParser::default()
+            };
+        }
         match self.resp.state {
             RespState::Error => {
                 self.counters.bytes_after_error += avail.len() as u64;
@@ -1404,7 +1434,10 @@ impl HttpState {
     /// `htp_tx_state_response_headers`.
     fn resp_body_determine(&mut self, id: u64) {
         let layer_limit = self.cfg.decompress_layer_limit;
-        let Some(tx) = self.tx(id) else { return };
+        let Some(tx) = self.tx(id) else {
+            self.resp_complete(id);
+            return;
+        };
         let status = tx.status_num;
         let method = tx.method_num;
         let te = tx

@@ -254,6 +254,20 @@ fn host_events() {
 }
 
 #[test]
+fn authorization_schemes() {
+    let s = run(
+        b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: NTLM abc\r\n\r\n",
+        b"",
+    );
+    assert!(has(s.tx(0).unwrap(), "REQUEST_AUTH_UNRECOGNIZED"));
+    let s = run(
+        b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YTpi\r\n\r\n",
+        b"",
+    );
+    assert!(s.tx(0).unwrap().events().is_empty());
+}
+
+#[test]
 fn header_folding_and_duplicates() {
     let s = run(
         b"GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n\tthree\r\nX-B: 1\r\nx-b: 2\r\nX-B: 3\r\n\
@@ -1015,4 +1029,27 @@ proptest! {
         s.eof(Dir::ToClient);
         prop_assert_eq!(summary(&whole), summary(&s));
     }
+}
+
+/// Found by fuzzing: the transaction being parsed is removed, then the
+/// direction ends (this used to loop).
+#[test]
+fn removing_the_transaction_in_progress() {
+    let mut s = HttpState::new(&HttpConfig::default());
+    s.input(Dir::ToServer, b"GET /a HTTP/1.1\r\nHost");
+    s.input(Dir::ToClient, b"HTTP/1.1 200 OK\r\nContent-Len");
+    s.remove_through(0);
+    s.eof(Dir::ToServer);
+    s.eof(Dir::ToClient);
+    // What was left of the abandoned request is parsed afresh.
+    assert_eq!(
+        b(s.tx(1).unwrap(), HttpBuffer::RequestLine),
+        Some(&b"Host"[..])
+    );
+    let mut s = HttpState::new(&HttpConfig::default());
+    s.input(Dir::ToServer, b"CO'NECT a:443 HTTP/1HTTP/1");
+    s.remove_through(0);
+    s.eof(Dir::ToServer);
+    s.eof(Dir::ToClient);
+    assert_eq!(s.txs().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
 }
