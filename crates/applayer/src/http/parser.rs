@@ -794,10 +794,11 @@ impl HttpState {
         let mut rep_dropped = 0;
         let reps = headers.repetitions;
         let bytes = headers.bytes;
+        let hash = super::tx::name_hash(h.name);
         if let Some(idx) = headers
             .list
             .iter()
-            .position(|x| x.name.eq_ignore_ascii_case(h.name))
+            .position(|x| x.hash == hash && x.name.eq_ignore_ascii_case(h.name))
         {
             let mut add = true;
             let was_repeated = headers.list.get(idx).is_some_and(|x| x.repeated);
@@ -852,6 +853,7 @@ impl HttpState {
                 name: h.name.to_vec(),
                 value: h.value.to_vec(),
                 repeated: false,
+                hash,
             });
         }
         self.counters.headers_dropped += dropped;
