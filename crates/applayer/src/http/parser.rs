@@ -1347,7 +1347,8 @@ impl HttpState {
         let id = self.resp.tx?;
         let limit = self.cfg.field_limit;
         let pending_len = self.resp.pending.as_ref().map_or(0, Vec::len);
-        let Some(split) = resp_header_line(avail, &mut self.resp.lfcr, eof) else {
+        let mut lfcr = self.resp.lfcr;
+        let Some(split) = resp_header_line(avail, &mut lfcr, eof) else {
             if eof {
                 // libhtp on close: the header in progress is parsed and the
                 // response finalised without a body.
@@ -1367,6 +1368,14 @@ impl HttpState {
             self.field_too_long(Dir::ToClient);
             return Some(0);
         }
+        let next = avail.get(split.consumed);
+        let lws_lf = line.len() == 2 && is_lws(line[0]) && line[1] == b'\n';
+        if lws_lf && next.is_none() && !eof {
+            // libhtp's "only space is terminator if terminator does not
+            // follow right away": the next byte decides.
+            return None;
+        }
+        self.resp.lfcr = lfcr;
         if split.weird {
             // "Weird response end of lines mix".
             self.event(Some(id), ev::UNKNOWN_ERROR);
@@ -1378,12 +1387,7 @@ impl HttpState {
             tx.resp_raw
                 .extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        let next = avail.get(split.consumed);
-        let terminator = is_line_empty(line)
-            || (line.len() == 2
-                && is_lws(line[0])
-                && line[1] == b'\n'
-                && next.is_some_and(|&c| c != b'\n'));
+        let terminator = is_line_empty(line) || (lws_lf && next.is_some_and(|&c| c != b'\n'));
         if terminator {
             self.flush_resp_header(id);
             if self.resp.trailer {
@@ -1655,11 +1659,18 @@ fn resp_header_line(avail: &[u8], lfcr: &mut bool, eof: bool) -> Option<LineSpli
                 None => {}
                 Some(b'\n') => {
                     i += 1;
-                    if state && avail.get(i) == Some(&b'\r') {
-                        extra = 1;
-                        if avail.get(i + 1) == Some(&b'\n') {
-                            extra = 2;
-                            weird = true;
+                    if state {
+                        // LF CR CR LF CR LF: "These 6 characters mean only
+                        // 2 end of lines" (libhtp); the next bytes decide.
+                        match (avail.get(i), avail.get(i + 1)) {
+                            (None, _) if !eof => return None,
+                            (Some(b'\r'), None) if !eof => return None,
+                            (Some(b'\r'), Some(b'\n')) => {
+                                extra = 2;
+                                weird = true;
+                            }
+                            (Some(b'\r'), _) => extra = 1,
+                            _ => {}
                         }
                     }
                 }
@@ -1670,9 +1681,16 @@ fn resp_header_line(avail: &[u8], lfcr: &mut bool, eof: bool) -> Option<LineSpli
             endwithcr = true;
         } else {
             state = false;
-            if avail.get(i) == Some(&b'\r') {
-                i += 1;
-                state = true;
+            // An LF followed by a CR ends the line with the CR (libhtp
+            // peeks; here the next byte is awaited, so that the result
+            // does not depend on where the stream was cut).
+            match avail.get(i) {
+                None if !eof => return None,
+                Some(b'\r') => {
+                    i += 1;
+                    state = true;
+                }
+                _ => {}
             }
         }
         if endwithcr && i < 2 {

@@ -920,6 +920,10 @@ fn fixtures() -> Vec<(Vec<u8>, Vec<u8>)> {
             b"\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\rX: y\r\n\nbody to close".to_vec(),
         ),
         (
+            b"GET / HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\nA: b\n\r\r\n\r\nC: d\n \nbody\n".to_vec(),
+        ),
+        (
             b"CONNECT h:443 HTTP/1.1\r\n\r\nabc".to_vec(),
             b"HTTP/1.1 200 OK\r\n\r\ndef".to_vec(),
         ),
@@ -999,7 +1003,7 @@ proptest! {
 
     #[test]
     fn split_points_do_not_matter(
-        which in 0usize..6,
+        which in 0usize..7,
         req_cuts in proptest::collection::vec(0usize..400, 0..8),
         resp_cuts in proptest::collection::vec(0usize..600, 0..8),
     ) {
