@@ -53,6 +53,15 @@
 //! (`UNKNOWN_ERROR`, libhtp's "Gaps are not allowed during this state"),
 //! counted, and parsing goes on with the bytes after it as libhtp does.
 //!
+//! Not raised, because mirador does not model what produces them:
+//! `REQUEST_SERVER_PORT_TCP_PORT_MISMATCH` (the parser does not know the
+//! TCP port), `LZMA_MEMLIMIT_REACHED` (LZMA is off by default in Suricata
+//! 7), the multipart and file events (`MULTIPART_*`, `FILE_NAME_TOO_LONG`,
+//! `RANGE_INVALID`: no file extraction), `DOUBLE_ENCODED_URI` (double
+//! decoding is off by default), `FAILED_PROTOCOL_CHANGE` (the runtime's),
+//! `INVALID_AUTHORITY_PORT` and `REQUEST_LINE_INVALID` (libhtp 0.5 no
+//! longer produces them under this configuration).
+//!
 //! After a successful CONNECT (a 2xx answer) or a `101 Switching
 //! Protocols` without a body, both directions are a tunnel: the bytes are
 //! counted and not parsed ([`HttpState::is_tunnel`] tells the caller, which

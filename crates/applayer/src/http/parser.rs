@@ -54,6 +54,7 @@ pub(crate) mod ev {
     pub const RESPONSE_INVALID_STATUS: &str = "RESPONSE_INVALID_STATUS";
     pub const REQUEST_LINE_INCOMPLETE: &str = "REQUEST_LINE_INCOMPLETE";
     pub const COMPRESSION_BOMB: &str = "COMPRESSION_BOMB";
+    pub const REQUEST_AUTH_UNRECOGNIZED: &str = "REQUEST_AUTH_UNRECOGNIZED";
     pub const TOO_MANY_WARNINGS: &str = "TOO_MANY_WARNINGS";
 }
 
@@ -467,6 +468,13 @@ impl HttpState {
 
     fn req_step(&mut self, avail: &[u8], eof: bool) -> Option<usize> {
         let limit = self.cfg.field_limit;
+        if let Some(id) = self.req.tx
+            && self.tx(id).is_none()
+        {
+            // The runtime removed the transaction being parsed: that
+            // request is abandoned and parsing starts over.
+            self.req = ReqParser::default();
+        }
         match self.req.state {
             ReqState::Error => {
                 self.counters.bytes_after_error += avail.len() as u64;
@@ -786,10 +794,11 @@ impl HttpState {
         let mut rep_dropped = 0;
         let reps = headers.repetitions;
         let bytes = headers.bytes;
+        let hash = super::tx::name_hash(h.name);
         if let Some(idx) = headers
             .list
             .iter()
-            .position(|x| x.name.eq_ignore_ascii_case(h.name))
+            .position(|x| x.hash == hash && x.name.eq_ignore_ascii_case(h.name))
         {
             let mut add = true;
             let was_repeated = headers.list.get(idx).is_some_and(|x| x.repeated);
@@ -844,6 +853,7 @@ impl HttpState {
                 name: h.name.to_vec(),
                 value: h.value.to_vec(),
                 repeated: false,
+                hash,
             });
         }
         self.counters.headers_dropped += dropped;
@@ -948,6 +958,18 @@ impl HttpState {
                         }
                     }
                 }
+            }
+        }
+        // libhtp `htp_parse_authorization` (request auth parsing is on by
+        // default): an unknown scheme is Suricata's
+        // `REQUEST_AUTH_UNRECOGNIZED`.
+        if let Some(auth) = tx.req_headers.value(b"authorization") {
+            let known = [&b"basic"[..], b"digest", b"bearer"].iter().any(|s| {
+                auth.get(..s.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(s))
+            });
+            if !known {
+                events.push(ev::REQUEST_AUTH_UNRECOGNIZED);
             }
         }
         let codings = match tx.req_headers.value(b"content-encoding") {
@@ -1087,6 +1109,16 @@ impl HttpState {
 
     fn resp_step(&mut self, avail: &[u8], eof: bool) -> Option<usize> {
         let limit = self.cfg.field_limit;
+        if let Some(id) = self.resp.tx
+            && self.tx(id).is_none()
+        {
+            // As for requests: the response being parsed is abandoned.
+            let next_tx = self.resp.next_tx;
+            self.resp = RespParser {
+                next_tx,
+                ..RespParser::default()
+            };
+        }
         match self.resp.state {
             RespState::Error => {
                 self.counters.bytes_after_error += avail.len() as u64;
@@ -1315,7 +1347,8 @@ impl HttpState {
         let id = self.resp.tx?;
         let limit = self.cfg.field_limit;
         let pending_len = self.resp.pending.as_ref().map_or(0, Vec::len);
-        let Some(split) = resp_header_line(avail, &mut self.resp.lfcr, eof) else {
+        let mut lfcr = self.resp.lfcr;
+        let Some(split) = resp_header_line(avail, &mut lfcr, eof) else {
             if eof {
                 // libhtp on close: the header in progress is parsed and the
                 // response finalised without a body.
@@ -1335,6 +1368,14 @@ impl HttpState {
             self.field_too_long(Dir::ToClient);
             return Some(0);
         }
+        let next = avail.get(split.consumed);
+        let lws_lf = line.len() == 2 && is_lws(line[0]) && line[1] == b'\n';
+        if lws_lf && next.is_none() && !eof {
+            // libhtp's "only space is terminator if terminator does not
+            // follow right away": the next byte decides.
+            return None;
+        }
+        self.resp.lfcr = lfcr;
         if split.weird {
             // "Weird response end of lines mix".
             self.event(Some(id), ev::UNKNOWN_ERROR);
@@ -1346,12 +1387,7 @@ impl HttpState {
             tx.resp_raw
                 .extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        let next = avail.get(split.consumed);
-        let terminator = is_line_empty(line)
-            || (line.len() == 2
-                && is_lws(line[0])
-                && line[1] == b'\n'
-                && next.is_some_and(|&c| c != b'\n'));
+        let terminator = is_line_empty(line) || (lws_lf && next.is_some_and(|&c| c != b'\n'));
         if terminator {
             self.flush_resp_header(id);
             if self.resp.trailer {
@@ -1404,7 +1440,10 @@ impl HttpState {
     /// `htp_tx_state_response_headers`.
     fn resp_body_determine(&mut self, id: u64) {
         let layer_limit = self.cfg.decompress_layer_limit;
-        let Some(tx) = self.tx(id) else { return };
+        let Some(tx) = self.tx(id) else {
+            self.resp_complete(id);
+            return;
+        };
         let status = tx.status_num;
         let method = tx.method_num;
         let te = tx
@@ -1620,11 +1659,18 @@ fn resp_header_line(avail: &[u8], lfcr: &mut bool, eof: bool) -> Option<LineSpli
                 None => {}
                 Some(b'\n') => {
                     i += 1;
-                    if state && avail.get(i) == Some(&b'\r') {
-                        extra = 1;
-                        if avail.get(i + 1) == Some(&b'\n') {
-                            extra = 2;
-                            weird = true;
+                    if state {
+                        // LF CR CR LF CR LF: "These 6 characters mean only
+                        // 2 end of lines" (libhtp); the next bytes decide.
+                        match (avail.get(i), avail.get(i + 1)) {
+                            (None, _) if !eof => return None,
+                            (Some(b'\r'), None) if !eof => return None,
+                            (Some(b'\r'), Some(b'\n')) => {
+                                extra = 2;
+                                weird = true;
+                            }
+                            (Some(b'\r'), _) => extra = 1,
+                            _ => {}
                         }
                     }
                 }
@@ -1635,9 +1681,16 @@ fn resp_header_line(avail: &[u8], lfcr: &mut bool, eof: bool) -> Option<LineSpli
             endwithcr = true;
         } else {
             state = false;
-            if avail.get(i) == Some(&b'\r') {
-                i += 1;
-                state = true;
+            // An LF followed by a CR ends the line with the CR (libhtp
+            // peeks; here the next byte is awaited, so that the result
+            // does not depend on where the stream was cut).
+            match avail.get(i) {
+                None if !eof => return None,
+                Some(b'\r') => {
+                    i += 1;
+                    state = true;
+                }
+                _ => {}
             }
         }
         if endwithcr && i < 2 {

@@ -254,6 +254,20 @@ fn host_events() {
 }
 
 #[test]
+fn authorization_schemes() {
+    let s = run(
+        b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: NTLM abc\r\n\r\n",
+        b"",
+    );
+    assert!(has(s.tx(0).unwrap(), "REQUEST_AUTH_UNRECOGNIZED"));
+    let s = run(
+        b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YTpi\r\n\r\n",
+        b"",
+    );
+    assert!(s.tx(0).unwrap().events().is_empty());
+}
+
+#[test]
 fn header_folding_and_duplicates() {
     let s = run(
         b"GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n\tthree\r\nX-B: 1\r\nx-b: 2\r\nX-B: 3\r\n\
@@ -906,6 +920,10 @@ fn fixtures() -> Vec<(Vec<u8>, Vec<u8>)> {
             b"\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\rX: y\r\n\nbody to close".to_vec(),
         ),
         (
+            b"GET / HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\nA: b\n\r\r\n\r\nC: d\n \nbody\n".to_vec(),
+        ),
+        (
             b"CONNECT h:443 HTTP/1.1\r\n\r\nabc".to_vec(),
             b"HTTP/1.1 200 OK\r\n\r\ndef".to_vec(),
         ),
@@ -985,7 +1003,7 @@ proptest! {
 
     #[test]
     fn split_points_do_not_matter(
-        which in 0usize..6,
+        which in 0usize..7,
         req_cuts in proptest::collection::vec(0usize..400, 0..8),
         resp_cuts in proptest::collection::vec(0usize..600, 0..8),
     ) {
@@ -1015,4 +1033,27 @@ proptest! {
         s.eof(Dir::ToClient);
         prop_assert_eq!(summary(&whole), summary(&s));
     }
+}
+
+/// Found by fuzzing: the transaction being parsed is removed, then the
+/// direction ends (this used to loop).
+#[test]
+fn removing_the_transaction_in_progress() {
+    let mut s = HttpState::new(&HttpConfig::default());
+    s.input(Dir::ToServer, b"GET /a HTTP/1.1\r\nHost");
+    s.input(Dir::ToClient, b"HTTP/1.1 200 OK\r\nContent-Len");
+    s.remove_through(0);
+    s.eof(Dir::ToServer);
+    s.eof(Dir::ToClient);
+    // What was left of the abandoned request is parsed afresh.
+    assert_eq!(
+        b(s.tx(1).unwrap(), HttpBuffer::RequestLine),
+        Some(&b"Host"[..])
+    );
+    let mut s = HttpState::new(&HttpConfig::default());
+    s.input(Dir::ToServer, b"CO'NECT a:443 HTTP/1HTTP/1");
+    s.remove_through(0);
+    s.eof(Dir::ToServer);
+    s.eof(Dir::ToClient);
+    assert_eq!(s.txs().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
 }

@@ -28,6 +28,16 @@ pub(crate) struct Header {
     pub value: Vec<u8>,
     /// Seen more than once (`HTP_FIELD_REPEATED`).
     pub repeated: bool,
+    /// [`name_hash`] of the name: merging a field compares hashes first,
+    /// so a message of many same-length names is not quadratic in bytes.
+    pub hash: u64,
+}
+
+/// FNV-1a of the lowercased name.
+pub(crate) fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |h: u64, &c| {
+        (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A header table (libhtp `htp_table_t` of `htp_header_t`).
