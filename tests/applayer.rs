@@ -948,31 +948,6 @@ const ROWS: &[(&str, &str, Traffic, Expect)] = &[
 /// be fixed; a listed row that passes fails the test.
 #[rustfmt::skip]
 const KNOWN_WRONG: &[(&str, Traffic)] = &[
-    // KNOWN: a rule with only app-layer-protocol alerts on every packet
-    // once the protocol is known, not only on the packets where protocol
-    // detection completed (Suricata's PD-only signatures,
-    // detect-engine-build.c SignatureIsPDOnly, and the SIG_TYPE_PDONLY
-    // check in detect-app-layer-protocol.c
-    // DetectAppLayerProtocolPacketMatch).
-    (r#"alert tcp any any -> any any (app-layer-protocol:http;)"#, Http),
-    (r#"alert tcp any any -> any any (app-layer-protocol:http;)"#, HttpPort),
-    (r#"alert tcp any any -> any any (app-layer-protocol:tls;)"#, Tls),
-    (r#"alert tcp any any -> any any (app-layer-protocol:dns;)"#, DnsTcp),
-    // KNOWN: DNS over TCP: the request's bytes reach the parser on the
-    // server's ACK (a to-client packet); the transaction is then inspected
-    // in that direction only and dropped, so no to-server rule (dns.query)
-    // ever sees it. Suricata keeps a transaction until it has been
-    // inspected in both directions.
-    (r#"alert dns any any -> any any (dns.query; content:"tcp.Example.net"; startswith; endswith;)"#, DnsTcp),
-    // KNOWN: tls.version alone in a to-client rule never alerts: it is
-    // evaluated at the first to-client inspection, before the ServerHello
-    // (no server version yet), and that no-match is kept as final. Suricata's
-    // generic-list engine (DetectEngineInspectGenericList) returns NO_MATCH
-    // and the rule is inspected again on later packets until the
-    // transaction completes. With a to-client buffer in the same rule
-    // (tls.cert_subject), mirador alerts.
-    (r#"alert tls any any -> any any (flow:to_client; tls.version:1.2;)"#, Tls),
-    (r#"alert tls any any -> any any (flow:to_client; tls.version:1.3;)"#, Tls13),
 ];
 
 /// The rule text of row `i` with its placeholders replaced.
@@ -1468,8 +1443,8 @@ fn dns_over_tcp_records() {
         DnsTcp,
         "alert dns any any -> any any (app-layer-event:dns.z_flag_set; sid:1;)\n",
     );
-    // (`dns.query` over TCP is in KNOWN_WRONG: the alert here comes from
-    // the request's Z flag.)
+    // The request's Z flag; a rule without a direction alerts once per
+    // transaction.
     assert_eq!(out.events("dns").len(), 2, "one dns record per transaction");
     assert_members(
         "query over TCP",

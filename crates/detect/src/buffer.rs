@@ -432,6 +432,19 @@ pub trait TxBuffers {
         let _ = dir;
         None
     }
+
+    /// Whether [`TxBuffers::tls_version`] is final for `dir` (the hello of
+    /// that side was seen, or the flow ended).
+    fn tls_version_ready(&self, dir: TxDir) -> bool {
+        let _ = dir;
+        true
+    }
+
+    /// Whether the transaction is complete (or its flow ended): its events
+    /// are final.
+    fn complete(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

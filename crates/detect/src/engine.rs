@@ -207,6 +207,10 @@ pub struct Input<'a> {
     pub skip: &'a [Match],
     /// The flow's application-layer protocol, once detected.
     pub app: Option<AppProto>,
+    /// This packet completed the flow's protocol detection: only the rules
+    /// with nothing but `app-layer-protocol` (Suricata's "PD-only" rules,
+    /// which match on such packets alone) are inspected on this pass.
+    pub proto_detect: bool,
 }
 
 /// Reusable match state of one worker.
@@ -611,6 +615,9 @@ impl Engine {
         // stream gave on the same packet).
         if sig.inspect == Inspect::Either && !stream && input.reassembled && !input.data.is_empty()
         {
+            return false;
+        }
+        if sig.pd_only != input.proto_detect {
             return false;
         }
         if let Some((a, negated)) = sig.app

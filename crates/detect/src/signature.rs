@@ -172,6 +172,10 @@ pub struct Signature {
     /// The transaction part: sticky buffers and app-layer conditions. A
     /// rule with one is inspected on transactions, not on packets.
     pub tx: Option<TxRule>,
+    /// Nothing but `app-layer-protocol` decides a match (Suricata's
+    /// `SignatureIsPDOnly`): the rule is inspected only on the packet that
+    /// completed protocol detection.
+    pub pd_only: bool,
     /// The prefilter pattern: the `fast_pattern` content, else the longest
     /// non-negated content (Suricata's choice), and whether it is nocase.
     pub fast_pattern: Option<(Vec<u8>, bool)>,
@@ -474,6 +478,16 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         tls_version,
         &payload,
     )?;
+    let pd_only = app_cond.is_some()
+        && header.is_empty()
+        && payload.is_empty()
+        && tx.is_none()
+        && dsize.is_none()
+        && flowbits.iter().all(|f| !f.is_condition())
+        && flowints.iter().all(|f| !f.is_condition())
+        && xbits.is_empty()
+        && stream_events.is_empty()
+        && decode_events.is_empty();
     let app = match (app_cond, header_app, &tx) {
         (Some(c), _, _) => Some(c),
         (None, Some(a), _) => Some((a, false)),
@@ -541,6 +555,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         fast_pattern,
         app,
         tx,
+        pd_only,
         flowbits,
         flowints,
         xbits,

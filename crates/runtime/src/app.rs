@@ -142,6 +142,8 @@ pub struct AppFlow {
     failed: bool,
     /// UDP: which directions' first datagram was looked at.
     udp_tried: [bool; 2],
+    /// Detection ended (either way) and no packet was told yet.
+    detected: bool,
     /// The parser, once the protocol is known.
     pub parser: Parser,
     /// Transactions seen by inspection or logging, oldest first.
@@ -172,6 +174,7 @@ impl AppFlow {
             proto: None,
             failed: false,
             udp_tried: [false; 2],
+            detected: false,
             parser: Parser::Off,
             txs: VecDeque::new(),
         }
@@ -195,8 +198,15 @@ impl AppFlow {
         }
     }
 
+    /// Whether protocol detection ended since the last call (once per
+    /// flow): the packet being handled is the one that completed it.
+    pub fn take_detected(&mut self) -> bool {
+        std::mem::take(&mut self.detected)
+    }
+
     fn start(&mut self, cfg: &AppConfig, p: Proto, tcp: bool) {
         use mirador_config::Enabled;
+        self.detected = true;
         let transport_off = p == Proto::Dns && !(if tcp { cfg.dns_tcp } else { cfg.dns_udp });
         if cfg.enabled(p) == Enabled::No || transport_off {
             // Not detected at all: as if no protocol of ours were seen.
@@ -224,6 +234,7 @@ impl AppFlow {
                 FlowVerdict::Undecided => return,
                 FlowVerdict::Failed => {
                     self.failed = true;
+                    self.detected = true;
                     self.detector = None;
                     return;
                 }
@@ -264,6 +275,7 @@ impl AppFlow {
             det.lose(dir, len);
             if det.give_up(dir) == FlowVerdict::Failed {
                 self.failed = true;
+                self.detected = true;
                 self.detector = None;
             }
             return;
@@ -296,6 +308,7 @@ impl AppFlow {
                 _ => {
                     if self.udp_tried == [true, true] {
                         self.failed = true;
+                        self.detected = true;
                     }
                     return;
                 }

@@ -383,20 +383,27 @@ impl Worker {
             }
             if let (Some(engine), MetaKind::Flow) = (self.shared.detect.clone(), m.kind) {
                 let established = flow.state() == mirador_flow::table::FlowState::Established;
-                detect_packet(
-                    &self.shared,
-                    &engine,
-                    m,
-                    frame,
-                    flow,
-                    user,
-                    to_server,
-                    established,
-                    false,
-                    &[],
-                    false,
-                    st,
-                );
+                let pd = user.app.as_mut().is_some_and(|a| a.take_detected());
+                for proto_detect in [false, true] {
+                    if proto_detect && !pd {
+                        continue;
+                    }
+                    detect_packet(
+                        &self.shared,
+                        &engine,
+                        m,
+                        frame,
+                        flow,
+                        user,
+                        to_server,
+                        established,
+                        false,
+                        &[],
+                        false,
+                        proto_detect,
+                        st,
+                    );
+                }
             }
             if udp {
                 app_tx::inspect_txs(
@@ -509,6 +516,7 @@ impl Worker {
                 reassembled,
                 &names[..n],
                 true,
+                false,
                 st,
             );
             deliver_detect(
@@ -523,6 +531,25 @@ impl Worker {
                 payload,
                 st,
             );
+            // The rules that wait for protocol detection (`app-layer-protocol`
+            // alone) see the packet whose acknowledgement completed it.
+            if user.app.as_mut().is_some_and(|a| a.take_detected()) {
+                detect_packet(
+                    &self.shared,
+                    &engine,
+                    m,
+                    frame,
+                    flow,
+                    user,
+                    to_server,
+                    established,
+                    reassembled,
+                    &[],
+                    false,
+                    true,
+                    st,
+                );
+            }
             // What the stream did not match on this packet, the packet did.
             let held = std::mem::take(&mut st.held);
             for &mt in &held {
@@ -1173,6 +1200,7 @@ fn detect_own(
         first_in_direction,
         skip: &[],
         app: None,
+        proto_detect: false,
     };
     st.matches.clear();
     let vars = flow.as_ref().map_or(&st.no_vars, |f| &f.user.vars);
@@ -1217,6 +1245,7 @@ fn detect_packet(
     reassembled: bool,
     events: &[&str],
     hold: bool,
+    proto_detect: bool,
     st: &mut State,
 ) {
     let (p0, plen) = m.payload;
@@ -1268,6 +1297,7 @@ fn detect_packet(
         },
         skip: &[],
         app: user.app.as_ref().and_then(|a| a.proto()),
+        proto_detect,
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1413,6 +1443,7 @@ fn deliver_detect(
                 first_in_direction: false,
                 skip: &[],
                 app: user.app.as_ref().and_then(|a| a.proto()),
+                proto_detect: false,
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);

@@ -60,6 +60,7 @@ fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Inpu
         first_in_direction: true,
         skip: &[],
         app: None,
+        proto_detect: false,
     }
 }
 

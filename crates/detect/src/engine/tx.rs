@@ -157,6 +157,15 @@ impl TxState {
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
+
+    /// Marks rule `m` as inspected here: a rule inspected in both
+    /// directions that matched in the other one alerts once per
+    /// transaction.
+    pub fn decide(&mut self, m: Match) {
+        if let Err(at) = self.decided.binary_search(&m.sig) {
+            self.decided.insert(at, m.sig);
+        }
+    }
 }
 
 impl Engine {
@@ -217,11 +226,16 @@ impl Engine {
             }
             let sig = &self.sigs[si as usize];
             let Some(txr) = &sig.tx else { continue };
-            if !txr
+            // Final when every buffer is; `tls.version` when its hello was
+            // seen; a rule with events and no buffer when the transaction
+            // is complete (Suricata inspects such rules again until then).
+            let ready = txr
                 .lists
                 .iter()
                 .all(|l| tx.ready(l.buffer, l.slot(input.dir).side) == Ready::Final)
-            {
+                && (txr.tls_version.is_none() || tx.tls_version_ready(input.dir))
+                && (txr.events.is_empty() || !txr.lists.is_empty() || tx.complete());
+            if !ready {
                 state.pending[keep] = si;
                 keep += 1;
                 continue;

@@ -130,10 +130,9 @@ pub(super) fn inspect_txs(
             }
             if let Some(id) = done_through {
                 h.remove_through(id);
-                while txs.front().is_some_and(|t| t.id <= id) {
-                    txs.pop_front();
-                }
             }
+            let first = h.txs().next().map(|t| t.id);
+            txs.retain(|t| first.is_some_and(|f| t.id >= f));
         }
         Parser::Tls(t) => {
             let view = TlsView { st: t, closing };
@@ -147,23 +146,36 @@ pub(super) fn inspect_txs(
             }
         }
         Parser::Dns(d) => {
-            let mut last = None;
+            // A DNS message is a whole transaction: logged when it
+            // appears, dropped once a packet of each direction (or the end
+            // of the flow) has inspected it, as Suricata keeps it.
+            let mut done_through = None;
+            let mut contiguous = true;
             for tx in d.txs() {
                 let view = DnsView { tx };
                 let track = AppFlow::track(txs, tx.id);
                 let object = |o: &mut Obj<'_>| tx.write_alert_eve(o);
                 ctx.run(&view, track, ("dns", &object), vars, st);
-                for r in tx.eve_records(&shared.app.dns_eve) {
-                    ctx.record("dns", tx.id, true, &|o: &mut Obj<'_>| r.write(o), st);
+                ctx.mark_done(track);
+                if !track.logged {
+                    track.logged = true;
+                    for r in tx.eve_records(&shared.app.dns_eve) {
+                        ctx.record("dns", tx.id, true, &|o: &mut Obj<'_>| r.write(o), st);
+                    }
                 }
-                last = Some(tx.id);
+                if contiguous && (engine.is_none() || track.done == [true, true]) {
+                    done_through = Some(tx.id);
+                } else {
+                    contiguous = false;
+                }
             }
-            // A DNS message is a whole transaction: inspected and logged
-            // once, then dropped.
-            if let Some(id) = last {
+            if let Some(id) = done_through {
                 d.remove_through(id);
-                txs.clear();
             }
+            // Tracks of transactions the parser no longer has (dropped here,
+            // or evicted at its cap) go too.
+            let first = d.txs().next().map(|t| t.id);
+            txs.retain(|t| first.is_some_and(|f| t.id >= f));
         }
     }
 }
@@ -257,6 +269,12 @@ impl TxBuffers for HttpView<'_> {
     fn events(&self) -> &[&'static str] {
         self.tx.events()
     }
+
+    fn complete(&self) -> bool {
+        self.closing
+            || self.tx.request_progress() == Progress::Complete
+                && self.tx.response_progress() == Progress::Complete
+    }
 }
 
 /// A TLS session as the engine inspects it (one transaction per flow).
@@ -324,6 +342,19 @@ impl TxBuffers for TlsView<'_> {
         } else {
             Dir::ToClient
         })
+    }
+
+    fn tls_version_ready(&self, dir: TxDir) -> bool {
+        let need = if dir == TxDir::ToServer {
+            TlsProgress::ClientHello
+        } else {
+            TlsProgress::ServerHello
+        };
+        self.closing || self.st.progress() >= need
+    }
+
+    fn complete(&self) -> bool {
+        self.closing || self.st.progress() >= TlsProgress::HandshakeDone
     }
 }
 
@@ -469,6 +500,13 @@ impl TxCtx<'_> {
                 ..*self.here
             };
             for &mt in &matches {
+                if engine.signatures()[mt.sig as usize]
+                    .tx
+                    .as_ref()
+                    .is_some_and(|t| t.dirs == [true, true])
+                {
+                    track.det[1 - d].decide(mt);
+                }
                 engine.apply_actions(mt, vars);
                 emit_alert(
                     self.shared,
