@@ -507,7 +507,8 @@ impl Engine {
             ..
         } = scratch;
         ordered.clear();
-        if input.first_in_direction && !stream {
+        // (The protocol-detection pass is for PD-only rules alone.)
+        if input.first_in_direction && !stream && !input.proto_detect {
             vs.ip_only.candidates(input.src, input.dst, |si| {
                 ordered.push((self.rank[si as usize], si, true));
             });

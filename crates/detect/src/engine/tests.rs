@@ -461,3 +461,24 @@ mod tx_rules {
         assert!(run(&e, &i, &miss, &mut TxState::default(), &flow).is_empty());
     }
 }
+
+#[test]
+fn pd_only_rules_see_the_detection_pass_alone() {
+    let e = engine(
+        &[
+            r#"alert tcp any any -> any any (app-layer-protocol:http; sid:1;)"#,
+            r#"alert ip any any -> 8.8.8.8 any (sid:2;)"#,
+            r#"alert tcp any any -> any any (app-layer-protocol:http; content:"GET"; sid:3;)"#,
+        ],
+        &[],
+    );
+    let flow = FlowVars::default();
+    let mut i = tcp_input("10.0.0.1", 1000, "8.8.8.8", 80, b"GET /");
+    i.app = Some(crate::buffer::AppProto::Http);
+    // The ordinary pass: the IP-only rule and the content rule, not 1.
+    assert_eq!(sids(&e, &i, false, &flow), vec![2, 3]);
+    // The detection pass: rule 1 alone.
+    i.proto_detect = true;
+    assert_eq!(sids(&e, &i, false, &flow), vec![1]);
+    assert!(e.signatures()[0].pd_only && !e.signatures()[2].pd_only);
+}
