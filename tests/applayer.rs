@@ -1508,3 +1508,46 @@ fn one_worker_and_three_give_the_same_alerts_and_records() {
         );
     }
 }
+
+#[test]
+fn file_digests_from_a_list_beside_the_rules() {
+    // RESP1's body is the second transaction's file; its MD5 and SHA-256
+    // are listed (with a comment and another digest) beside the rules.
+    let body = &RESP1[RESP1.len() - 12..];
+    let md5 = hex(&md5::Md5::digest(body));
+    let sha256 = hex(&sha2::Sha256::digest(body));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("md5.list"),
+        format!("# known files\n{md5}  hello.txt\n{}\n", "0".repeat(32)),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sha256.list"), format!("{sha256}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("other.list"),
+        format!("{}\n", "1".repeat(32)),
+    )
+    .unwrap();
+    let out = replay_with(
+        dir.path(),
+        Http,
+        "alert http any any -> any any (filemd5:md5.list; sid:1;)\n\
+         alert http any any -> any any (filesha256:sha256.list; sid:2;)\n\
+         alert http any any -> any any (filemd5:other.list; sid:3;)\n\
+         alert http any any -> any any (flow:to_client; filemd5:!other.list; sid:4;)\n",
+    );
+    let sids: Vec<u64> = out
+        .events("alert")
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    // 1 and 2 on the listed file (transaction 1) only; 4 on both
+    // responses, neither of which is listed in other.list.
+    let count = |s: u64| sids.iter().filter(|&&x| x == s).count();
+    assert_eq!(
+        (count(1), count(2), count(3), count(4)),
+        (1, 1, 0, 2),
+        "{sids:?}"
+    );
+    assert_eq!(alert_of(&out, 1)["tx_id"], 1);
+}

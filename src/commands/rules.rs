@@ -90,11 +90,39 @@ pub fn load_rules(config: &Config, paths: &[PathBuf]) -> Result<(Engine, LoadRep
         .map(|r| (r.gid, r.sid))
         .collect();
     let enable: Vec<(u32, u32)> = config.rules.enable.iter().map(|r| (r.gid, r.sid)).collect();
+    // A file a rule names (`filemd5:list;`): beside its rule file first,
+    // then under `default-rule-path` (Suricata's only place), then as
+    // given. Lists are small; the size cap keeps a wrong name harmless.
+    let files_of = |rule_file: &str, name: &str| -> std::result::Result<String, String> {
+        let mut tries: Vec<PathBuf> = Vec::new();
+        let p = std::path::Path::new(name);
+        if p.is_absolute() {
+            tries.push(p.to_path_buf());
+        } else {
+            if let Some(dir) = std::path::Path::new(rule_file).parent() {
+                tries.push(dir.join(name));
+            }
+            if !config.default_rule_path.is_empty() {
+                tries.push(std::path::Path::new(&config.default_rule_path).join(name));
+            }
+            tries.push(p.to_path_buf());
+        }
+        for t in &tries {
+            if let Ok(meta) = std::fs::metadata(t) {
+                if meta.len() > 64 << 20 {
+                    return Err(format!("{} is larger than 64 MiB", t.display()));
+                }
+                return std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()));
+            }
+        }
+        Err("not found beside the rule file nor under default-rule-path".to_string())
+    };
     let opts = LoadOptions {
         disable: &disable,
         enable: &enable,
         classes: &classes,
         pcre: &compile_pcre,
+        files: Some(&files_of),
     };
     let (mut sigs, names, report) = load(&files, &opts);
     // The rules are parsed into owned values: the text (20 MB for ET

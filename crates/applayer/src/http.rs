@@ -79,7 +79,7 @@ mod tests;
 
 use std::collections::VecDeque;
 
-pub use tx::{HttpTx, Progress};
+pub use tx::{FileDigest, FileHashes, HashKind, HttpTx, Progress};
 
 use crate::Dir;
 use parser::{ReqParser, RespParser};
@@ -122,6 +122,9 @@ pub struct HttpConfig {
     /// libhtp messages per flow before `TOO_MANY_WARNINGS` (Suricata's
     /// `HTP_MAX_MESSAGES`, 512).
     pub max_messages: u32,
+    /// Digests computed over each whole body (for `filemd5` and kin;
+    /// none by default, as Suricata hashes files only when asked).
+    pub file_hashes: FileHashes,
 }
 
 impl Default for HttpConfig {
@@ -140,6 +143,7 @@ impl Default for HttpConfig {
             decompress_out_limit: 32 * 1024 * 1024,
             max_events: 32,
             max_messages: 512,
+            file_hashes: FileHashes::default(),
         }
     }
 }

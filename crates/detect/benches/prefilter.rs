@@ -46,6 +46,7 @@ fn setup() -> Option<Setup> {
         enable: &[],
         classes: &classes,
         pcre: &compile_pcre,
+        files: None,
     };
     let (sigs, names, _) = load(&files, &opts);
     let entries: Vec<Entry> = sigs

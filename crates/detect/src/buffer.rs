@@ -400,6 +400,28 @@ impl Slot {
     }
 }
 
+/// The digest kinds of `filemd5`, `filesha1` and `filesha256`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileHashKind {
+    /// `filemd5`.
+    Md5,
+    /// `filesha1`.
+    Sha1,
+    /// `filesha256`.
+    Sha256,
+}
+
+impl FileHashKind {
+    /// The digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            FileHashKind::Md5 => 16,
+            FileHashKind::Sha1 => 20,
+            FileHashKind::Sha256 => 32,
+        }
+    }
+}
+
 /// Whether a buffer can be inspected yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ready {
@@ -444,6 +466,13 @@ pub trait TxBuffers {
     /// are final.
     fn complete(&self) -> bool {
         true
+    }
+
+    /// The digest of the file carried on `side` (an HTTP body), when it
+    /// is whole and was computed; final when `file.data` of that side is.
+    fn file_hash(&self, kind: FileHashKind, side: TxDir) -> Option<([u8; 32], u8)> {
+        let _ = (kind, side);
+        None
     }
 }
 

@@ -455,6 +455,14 @@ impl Engine {
         self.tx_payload
     }
 
+    /// Whether some loaded rule checks file digests of `kind`.
+    pub fn uses_file_hash(&self, kind: crate::buffer::FileHashKind) -> bool {
+        self.sigs
+            .iter()
+            .filter_map(|s| s.tx.as_ref())
+            .any(|t| t.file_hashes.iter().any(|h| h.kind == kind))
+    }
+
     /// Whether some loaded rule inspects sticky buffer `b`.
     pub fn uses_buffer(&self, b: crate::buffer::Buffer) -> bool {
         self.sigs

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use mirador_rules::{Classifications, Entry, Rule, entries};
 
 use crate::flowvars::Names;
-use crate::signature::{CompileCtx, RegexCompiler, Signature, Skip, compile};
+use crate::signature::{CompileCtx, FileLoader, RegexCompiler, Signature, Skip, compile};
 
 /// A rule that was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,13 @@ pub struct LoadOptions<'a> {
     pub classes: &'a Classifications,
     /// The `pcre` compiler.
     pub pcre: &'a RegexCompiler<'a>,
+    /// Reads a file a rule names, given the rule file's name and the
+    /// file's (`filemd5` lists); `None`: such rules are skipped.
+    pub files: Option<&'a RuleFileLoader<'a>>,
 }
+
+/// Reads a file a rule names: (the rule file's name, the file's name).
+pub type RuleFileLoader<'a> = dyn Fn(&str, &str) -> Result<String, String> + 'a;
 
 /// Loads `files` (name, text), in order.
 pub fn load(
@@ -109,10 +115,15 @@ pub fn load(
             let at = format!("{}:{}", file, rule.line);
             let (gid, sid, rev) = (rule.gid, rule.sid, rule.rev);
             let uses_tag = rule.option("tag").is_some();
+            let loader = |name: &str| match opts.files {
+                Some(f) => f(file, name),
+                None => Err("no file loader".to_string()),
+            };
             let mut ctx = CompileCtx {
                 names: &mut names,
                 classes: opts.classes,
                 pcre: opts.pcre,
+                files: opts.files.map(|_| &loader as &FileLoader<'_>),
             };
             let sig = match compile(Arc::new(rule), &mut ctx) {
                 Ok(s) => s,
@@ -201,6 +212,7 @@ mod tests {
             enable: &[(1, 4)],
             classes: &classes,
             pcre: &nopcre,
+            files: None,
         };
         let (sigs, _, report) = load(&[("t.rules".to_string(), text)], &opts);
         let sids: Vec<(u32, u32)> = sigs.iter().map(|s| (s.sid, s.rev)).collect();
@@ -332,6 +344,7 @@ mod threshold_config_tests {
             enable: &[],
             classes: &classes,
             pcre: &nopcre,
+            files: None,
         };
         let (mut sigs, _, _) = load(&[("t.rules".to_string(), text)], &opts);
         let conf = "threshold gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\n\

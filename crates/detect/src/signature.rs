@@ -20,7 +20,7 @@ use mirador_rules::{
     Action, Classifications, Direction, Protocol, ResolvedHeader, Rule, RuleOption, Vars,
 };
 
-use crate::buffer::{AppProto, Buffer, Sides, Slot, Transform, Transforms, TxDir};
+use crate::buffer::{AppProto, Buffer, FileHashKind, Sides, Slot, Transform, Transforms, TxDir};
 use crate::flowvars::{Flowbits, Flowint, Names, Xbits};
 use crate::header::UintCmp;
 use crate::header::{HeaderMatch, PacketView};
@@ -227,6 +227,11 @@ impl std::fmt::Debug for Signature {
 /// caller so that this module does not depend on one regex engine.
 pub type RegexCompiler<'a> = dyn Fn(&str) -> Result<Arc<dyn RegexStep>, Skip> + 'a;
 
+/// Reads a file a rule names (`filemd5:list.txt;`), resolved as the caller
+/// sees fit (relative to the rule file, then `default-rule-path`); this
+/// module does no I/O.
+pub type FileLoader<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
 /// What compiling needs besides the rule.
 pub struct CompileCtx<'a> {
     /// Variable names of the rule set (flowbits, flowint, xbits).
@@ -235,6 +240,9 @@ pub struct CompileCtx<'a> {
     pub classes: &'a Classifications,
     /// The `pcre` compiler.
     pub pcre: &'a RegexCompiler<'a>,
+    /// Reads the hash lists of `filemd5` and kin (`None`: such rules are
+    /// skipped).
+    pub files: Option<&'a FileLoader<'a>>,
 }
 
 fn protocol(p: &Protocol) -> Result<(Proto, Option<Inspect>, Option<AppProto>), Skip> {
@@ -333,6 +341,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
     let mut app_cond: Option<(AppProto, bool)> = None;
     let mut app_events: Vec<(AppProto, String)> = Vec::new();
     let mut tls_version: Option<u16> = None;
+    let mut file_hashes: Vec<FileHashMatch> = Vec::new();
     for o in &rule.options {
         let name = o.canonical_name();
         if META.contains(&name) || NO_EFFECT.contains(&name) {
@@ -447,6 +456,20 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
                 tls_version = Some(parse_tls_version(value(o).unwrap_or(""))?);
                 Ok(())
             }
+            "filemd5" | "filesha1" | "filesha256" => {
+                let kind = match name {
+                    "filemd5" => FileHashKind::Md5,
+                    "filesha1" => FileHashKind::Sha1,
+                    _ => FileHashKind::Sha256,
+                };
+                file_hashes.push(FileHashMatch::load(
+                    name,
+                    kind,
+                    value(o).unwrap_or(""),
+                    ctx,
+                )?);
+                Ok(())
+            }
             other => {
                 if let Some(t) = Transform::from_keyword(other) {
                     lists.transform(other, t)
@@ -476,6 +499,7 @@ pub fn compile(rule: Arc<Rule>, ctx: &mut CompileCtx<'_>) -> Result<Signature, S
         sticky,
         app_events,
         tls_version,
+        file_hashes,
         &payload,
     )?;
     let pd_only = app_cond.is_some()
@@ -615,6 +639,88 @@ pub struct TxRule {
     pub events: Vec<String>,
     /// `tls.version`.
     pub tls_version: Option<u16>,
+    /// `filemd5`, `filesha1`, `filesha256`: the file (body) of the side
+    /// inspected must (or, negated, must not) be listed.
+    pub file_hashes: Vec<FileHashMatch>,
+}
+
+/// One `filemd5`/`filesha1`/`filesha256` option: its list, loaded.
+#[derive(Debug, Clone)]
+pub struct FileHashMatch {
+    /// The digest kind.
+    pub kind: FileHashKind,
+    /// The digests, sorted.
+    pub list: Arc<Vec<Vec<u8>>>,
+    /// `!`: the file must not be listed.
+    pub negated: bool,
+}
+
+impl FileHashMatch {
+    /// Loads `value` (`[!]file`) through the caller's loader: one digest
+    /// per line, hex, first on the line (Suricata's format; `#` comments
+    /// and blank lines ignored).
+    fn load(
+        keyword: &str,
+        kind: FileHashKind,
+        value: &str,
+        ctx: &CompileCtx<'_>,
+    ) -> Result<FileHashMatch, Skip> {
+        let v = value.trim();
+        let (negated, name) = match v.strip_prefix('!') {
+            Some(n) => (true, n.trim()),
+            None => (false, v),
+        };
+        let name = name.trim_matches('"');
+        let Some(files) = ctx.files else {
+            return Err(Skip::Unsupported(keyword.to_string()));
+        };
+        let text = files(name).map_err(|e| invalid(keyword, format!("{name}: {e}")))?;
+        let mut list = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let hex = l
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .next()
+                .unwrap_or("");
+            let d = decode_hex(hex)
+                .filter(|d| d.len() == kind.digest_len())
+                .ok_or_else(|| {
+                    invalid(
+                        keyword,
+                        format!("{name}:{}: not a {}-byte hex digest", i + 1, kind.digest_len()),
+                    )
+                })?;
+            list.push(d);
+        }
+        list.sort_unstable();
+        list.dedup();
+        Ok(FileHashMatch {
+            kind,
+            list: Arc::new(list),
+            negated,
+        })
+    }
+
+    /// Whether `digest` satisfies the option.
+    pub fn matches(&self, digest: &[u8]) -> bool {
+        self.list
+            .binary_search_by(|d| d.as_slice().cmp(digest))
+            .is_ok()
+            != self.negated
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 impl TxRule {
@@ -626,9 +732,11 @@ impl TxRule {
         sticky: Vec<StickyList>,
         events: Vec<(AppProto, String)>,
         tls_version: Option<u16>,
+        file_hashes: Vec<FileHashMatch>,
         payload: &Program,
     ) -> Result<Option<TxRule>, Skip> {
-        if sticky.is_empty() && events.is_empty() && tls_version.is_none() {
+        if sticky.is_empty() && events.is_empty() && tls_version.is_none() && file_hashes.is_empty()
+        {
             return Ok(None);
         }
         let mut app = header_app;
@@ -636,7 +744,9 @@ impl TxRule {
             .iter()
             .map(|l| (l.buffer.app(), l.buffer.keyword()))
             .chain(events.iter().map(|(a, _)| (*a, "app-layer-event")))
-            .chain(tls_version.map(|_| (AppProto::Tls, "tls.version")));
+            .chain(tls_version.map(|_| (AppProto::Tls, "tls.version")))
+            // Files come from HTTP bodies here.
+            .chain(file_hashes.first().map(|_| (AppProto::Http, "filemd5")));
         for (a, kw) in apps {
             match app {
                 None => app = Some(a),
@@ -690,6 +800,7 @@ impl TxRule {
             fast,
             events: events.into_iter().map(|(_, e)| e).collect(),
             tls_version,
+            file_hashes,
         }))
     }
 }

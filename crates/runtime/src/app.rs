@@ -95,6 +95,14 @@ impl AppConfig {
             F::No => false,
             F::Auto => uses(&[B::Ja4Hash]),
         };
+        // Bodies are hashed as files only for the digests rules check.
+        use mirador_detect::buffer::FileHashKind as K;
+        let hashes = |k: K| engine.is_some_and(|e| e.uses_file_hash(k));
+        self.http_cfg.file_hashes = mirador_applayer::http::FileHashes {
+            md5: hashes(K::Md5),
+            sha1: hashes(K::Sha1),
+            sha256: hashes(K::Sha256),
+        };
     }
 
     fn enabled(&self, p: Proto) -> mirador_config::Enabled {

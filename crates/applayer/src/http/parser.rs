@@ -5,7 +5,7 @@ use memchr::memchr;
 
 use super::HttpState;
 use super::decompress::{Coding, Decoder, Limits};
-use super::tx::{Built, Headers, HttpTx, Method, Progress, method_number, warn};
+use super::tx::{Built, FileHashers, Headers, HttpTx, Method, Progress, method_number, warn};
 use super::uri;
 use super::util::{
     ParsedHeader, Proto, chomp, chunk_line_plausible, contains_nocase, contains_nocase_nozero,
@@ -310,6 +310,9 @@ impl HttpState {
                         if let Some(tx) = self.tx_mut(id) {
                             tx.req_message_len = tx.req_message_len.saturating_add(n);
                             tx.req_body_gap = true;
+                            if let Some(h) = tx.hashers[0].as_mut() {
+                                h.gap = true;
+                            }
                         }
                         if self.req.left == 0 {
                             self.req_complete(id);
@@ -335,6 +338,9 @@ impl HttpState {
                         if let Some(tx) = self.tx_mut(id) {
                             tx.resp_message_len = tx.resp_message_len.saturating_add(n);
                             tx.resp_body_gap = true;
+                            if let Some(h) = tx.hashers[1].as_mut() {
+                                h.gap = true;
+                            }
                         }
                         if !close && self.resp.left == 0 {
                             self.resp_complete(id);
@@ -431,10 +437,18 @@ impl HttpState {
         else {
             return;
         };
-        let (body, gap) = match dir {
-            Dir::ToServer => (&mut tx.request_body, tx.req_body_gap),
-            Dir::ToClient => (&mut tx.response_body, tx.resp_body_gap),
+        let hashes = cfg.file_hashes;
+        let (body, gap, hasher) = match dir {
+            Dir::ToServer => (&mut tx.request_body, tx.req_body_gap, &mut tx.hashers[0]),
+            Dir::ToClient => (&mut tx.response_body, tx.resp_body_gap, &mut tx.hashers[1]),
         };
+        // The whole body feeds the file digests, past the inspection
+        // limit; a gap spoils them.
+        let mut hasher = hashes.any().then(|| {
+            let h = hasher.get_or_insert_with(|| Box::new(FileHashers::new(hashes)));
+            h.gap |= gap;
+            h
+        });
         let dropped = &mut counters.body_bytes_dropped;
         let mut events: [Option<&'static str>; 2] = [None, None];
         match decoder {
@@ -445,6 +459,9 @@ impl HttpState {
                     out: cfg.decompress_out_limit,
                 };
                 let fed = dec.feed(data, limits, &mut |chunk| {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(chunk);
+                    }
                     store(body, chunk, limit, gap, dropped)
                 });
                 if fed.failed {
@@ -455,7 +472,12 @@ impl HttpState {
                     events[1] = Some(ev::COMPRESSION_BOMB);
                 }
             }
-            None => store(body, data, limit, gap, dropped),
+            None => {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(data);
+                }
+                store(body, data, limit, gap, dropped)
+            }
         }
         for e in events.into_iter().flatten() {
             self.event(Some(id), e);

@@ -1057,3 +1057,68 @@ fn removing_the_transaction_in_progress() {
     s.eof(Dir::ToClient);
     assert_eq!(s.txs().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
 }
+
+#[test]
+fn file_digests_cover_the_whole_decoded_body() {
+    use crate::http::{FileHashes, HashKind};
+    let cfg = HttpConfig {
+        response_body_limit: 3,
+        file_hashes: FileHashes {
+            md5: true,
+            sha1: false,
+            sha256: true,
+        },
+        ..HttpConfig::default()
+    };
+    let body = gz(b"hello");
+    let resp = cat(&[
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+        &body,
+    ]);
+    let s = run_with(&cfg, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
+    let tx = s.tx(0).unwrap();
+    // Past the 3-byte body limit, decoded.
+    assert_eq!(b(tx, HttpBuffer::ResponseBody), Some(&b"hel"[..]));
+    let md5 = tx.file_hash(HashKind::Md5, Dir::ToClient).unwrap();
+    assert_eq!(
+        md5.as_bytes(),
+        [
+            0x5d, 0x41, 0x40, 0x2a, 0xbc, 0x4b, 0x2a, 0x76, 0xb9, 0x71, 0x9d, 0x91, 0x10, 0x17,
+            0xc5, 0x92
+        ]
+    );
+    assert_eq!(
+        tx.file_hash(HashKind::Sha256, Dir::ToClient).unwrap().len,
+        32
+    );
+    // Not asked for, or no body: none.
+    assert!(tx.file_hash(HashKind::Sha1, Dir::ToClient).is_none());
+    assert!(tx.file_hash(HashKind::Md5, Dir::ToServer).is_none());
+    // Off by default.
+    let s = run(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
+    assert!(
+        s.tx(0)
+            .unwrap()
+            .file_hash(HashKind::Md5, Dir::ToClient)
+            .is_none()
+    );
+    // A gap in the body: no digest.
+    let mut st = HttpState::new(&cfg);
+    st.input(Dir::ToServer, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    st.input(
+        Dir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
+    );
+    st.gap(Dir::ToClient, 3);
+    st.input(Dir::ToClient, b"cdefg");
+    assert!(
+        st.tx(0)
+            .unwrap()
+            .file_hash(HashKind::Md5, Dir::ToClient)
+            .is_none()
+    );
+}

@@ -4,6 +4,94 @@
 use super::HttpBuffer;
 use super::util::Proto;
 
+/// A file digest kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashKind {
+    /// MD5.
+    Md5,
+    /// SHA-1.
+    Sha1,
+    /// SHA-256.
+    Sha256,
+}
+
+/// A digest (the first `len` bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    /// The bytes, zero-padded.
+    pub bytes: [u8; 32],
+    /// How many are the digest's.
+    pub len: u8,
+}
+
+impl FileDigest {
+    /// The digest.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Which digests the parser computes over bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileHashes {
+    /// MD5.
+    pub md5: bool,
+    /// SHA-1.
+    pub sha1: bool,
+    /// SHA-256.
+    pub sha256: bool,
+}
+
+impl FileHashes {
+    /// Any of them.
+    pub fn any(self) -> bool {
+        self.md5 || self.sha1 || self.sha256
+    }
+}
+
+/// Running digests of one body.
+#[derive(Clone)]
+pub(crate) struct FileHashers {
+    md5: Option<md5::Md5>,
+    sha1: Option<sha1::Sha1>,
+    sha256: Option<sha2::Sha256>,
+    /// A gap: the file is incomplete, no digest.
+    pub gap: bool,
+}
+
+impl std::fmt::Debug for FileHashers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileHashers")
+            .field("gap", &self.gap)
+            .finish()
+    }
+}
+
+impl FileHashers {
+    pub(crate) fn new(h: FileHashes) -> FileHashers {
+        use md5::Digest as _;
+        FileHashers {
+            md5: h.md5.then(md5::Md5::new),
+            sha1: h.sha1.then(sha1::Sha1::new),
+            sha256: h.sha256.then(sha2::Sha256::new),
+            gap: false,
+        }
+    }
+
+    pub(crate) fn update(&mut self, b: &[u8]) {
+        use md5::Digest as _;
+        if let Some(h) = self.md5.as_mut() {
+            h.update(b);
+        }
+        if let Some(h) = self.sha1.as_mut() {
+            h.update(b);
+        }
+        if let Some(h) = self.sha256.as_mut() {
+            h.update(b);
+        }
+    }
+}
+
 /// Parse progress of one direction of a transaction (libhtp's request and
 /// response progress, with the trailer folded into `Body`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -180,6 +268,9 @@ pub struct HttpTx {
     /// Body bytes were lost to a gap: later body bytes are not kept.
     pub(crate) req_body_gap: bool,
     pub(crate) resp_body_gap: bool,
+    /// Digests of each body (request, response) as a file, whole (past
+    /// the body limits), when the config asks for them.
+    pub(crate) hashers: [Option<Box<FileHashers>>; 2],
     pub(crate) events: Vec<&'static str>,
     /// Once-per-transaction libhtp warnings already raised.
     pub(crate) warned: u32,
@@ -235,9 +326,34 @@ impl HttpTx {
             seen_100: false,
             req_body_gap: false,
             resp_body_gap: false,
+            hashers: [None, None],
             events: Vec::new(),
             warned: 0,
         }
+    }
+
+    /// The digest of the request (`Dir::ToServer`) or response body as a
+    /// file (dechunked, decoded, whole), for `filemd5`, `filesha1` and
+    /// `filesha256`: `None` when the config did not ask for that digest,
+    /// or the body had a gap (Suricata hashes no file with a gap).
+    pub fn file_hash(&self, kind: HashKind, dir: crate::Dir) -> Option<FileDigest> {
+        let h = self.hashers[dir.index()].as_ref()?;
+        if h.gap {
+            return None;
+        }
+        use md5::Digest as _;
+        let mut out = FileDigest {
+            bytes: [0; 32],
+            len: 0,
+        };
+        let d: Vec<u8> = match kind {
+            HashKind::Md5 => h.md5.as_ref()?.clone().finalize().to_vec(),
+            HashKind::Sha1 => h.sha1.as_ref()?.clone().finalize().to_vec(),
+            HashKind::Sha256 => h.sha256.as_ref()?.clone().finalize().to_vec(),
+        };
+        out.bytes[..d.len()].copy_from_slice(&d);
+        out.len = d.len() as u8;
+        Some(out)
     }
 
     /// The request's parse progress.

@@ -19,6 +19,7 @@ fn engine(rules: &[&str], tenants: &[(&str, &str)]) -> Engine {
             names: &mut names,
             classes: &classes,
             pcre: &nopcre,
+            files: None,
         };
         sigs.push(compile(rule, &mut ctx).unwrap_or_else(|e| panic!("{r}: {e}")));
     }

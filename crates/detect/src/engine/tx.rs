@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use crate::buffer::{AppProto, Ready, Slot, TxBuffers, TxDir};
+use crate::buffer::{AppProto, Buffer, Ready, Slot, TxBuffers, TxDir};
 use crate::flowvars::FlowVars;
 use crate::header::PacketView;
 use crate::payload::Vars as PayloadVars;
@@ -234,7 +234,9 @@ impl Engine {
                 .iter()
                 .all(|l| tx.ready(l.buffer, l.slot(input.dir).side) == Ready::Final)
                 && (txr.tls_version.is_none() || tx.tls_version_ready(input.dir))
-                && (txr.events.is_empty() || !txr.lists.is_empty() || tx.complete());
+                && (txr.events.is_empty() || !txr.lists.is_empty() || tx.complete())
+                && (txr.file_hashes.is_empty()
+                    || tx.ready(Buffer::FileData, input.dir) == Ready::Final);
             if !ready {
                 state.pending[keep] = si;
                 keep += 1;
@@ -321,6 +323,13 @@ fn verify_tx(
         && tx.tls_version(input.dir) != Some(v)
     {
         return false;
+    }
+    // A file of the inspected side, whole, and (not) listed.
+    for h in &txr.file_hashes {
+        match tx.file_hash(h.kind, input.dir) {
+            Some((d, n)) if h.matches(&d[..usize::from(n).min(32)]) => {}
+            _ => return false,
+        }
     }
     *pvars = PayloadVars::new();
     for l in &txr.lists {

@@ -13,6 +13,7 @@ fn build(text: &str) -> Result<Signature, Skip> {
         names: &mut names,
         classes: &classes,
         pcre: &nopcre,
+        files: None,
     };
     compile(rule, &mut ctx)
 }
@@ -310,4 +311,69 @@ fn sticky_buffers_modifiers_and_transforms_make_lists() {
     assert!(plain.tx.is_none());
     assert_eq!(plain.app, Some((AppProto::Http, false)));
     assert_eq!(plain.proto, Proto::Tcp);
+}
+
+#[test]
+fn file_hash_lists_load_through_the_callers_loader() {
+    let with = |text: &str, files: &FileLoader<'_>| {
+        let rule = Arc::new(Rule::parse(text).expect("parses"));
+        let mut names = Names::default();
+        let classes = Classifications::suricata_default();
+        let mut ctx = CompileCtx {
+            names: &mut names,
+            classes: &classes,
+            pcre: &nopcre,
+            files: Some(files),
+        };
+        compile(rule, &mut ctx)
+    };
+    let lists = |name: &str| match name {
+        "good" => Ok(format!(
+            "# c\n\n{}  a.exe\n{}\n",
+            "0123456789abcdef0123456789ABCDEF",
+            "f".repeat(32)
+        )),
+        "short" => Ok("abcd\n".to_string()),
+        _ => Err("not found".to_string()),
+    };
+    let s = with(
+        r#"alert http any any -> any any (filemd5:good; sid:1;)"#,
+        &lists,
+    )
+    .unwrap();
+    let tx = s.tx.as_ref().unwrap();
+    assert_eq!(tx.app, AppProto::Http);
+    let h = &tx.file_hashes[0];
+    assert_eq!(h.list.len(), 2);
+    let d: Vec<u8> = (0..16)
+        .map(|i| [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef][i % 8])
+        .collect();
+    assert!(h.matches(&d));
+    assert!(!h.matches(&[0u8; 16]));
+    let n = with(
+        r#"alert http any any -> any any (filemd5:!good; sid:1;)"#,
+        &lists,
+    )
+    .unwrap();
+    assert!(n.tx.as_ref().unwrap().file_hashes[0].matches(&[0u8; 16]));
+    let reason = |r: &str| with(r, &lists).unwrap_err().reason();
+    assert_eq!(
+        reason(r#"alert http any any -> any any (filemd5:short; sid:1;)"#),
+        "invalid filemd5"
+    );
+    assert_eq!(
+        reason(r#"alert http any any -> any any (filesha1:good; sid:1;)"#),
+        "invalid filesha1"
+    );
+    assert_eq!(
+        reason(r#"alert http any any -> any any (filesha256:missing; sid:1;)"#),
+        "invalid filesha256"
+    );
+    // Without a loader (a pure caller), the rule is skipped.
+    assert_eq!(
+        build(r#"alert http any any -> any any (filemd5:good; sid:1;)"#)
+            .unwrap_err()
+            .reason(),
+        "filemd5"
+    );
 }

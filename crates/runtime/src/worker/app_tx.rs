@@ -4,9 +4,9 @@
 
 use mirador_applayer::Dir;
 use mirador_applayer::dns::DnsTx;
-use mirador_applayer::http::{HttpBuffer, HttpTx, Progress};
+use mirador_applayer::http::{HashKind, HttpBuffer, HttpTx, Progress};
 use mirador_applayer::tls::{TlsBuffer, TlsProgress, TlsState};
-use mirador_detect::buffer::{AppProto, Buffer, Ready, TxBuffers, TxDir};
+use mirador_detect::buffer::{AppProto, Buffer, FileHashKind, Ready, TxBuffers, TxDir};
 use mirador_detect::engine::TxInput;
 use mirador_engine::eve::Obj;
 
@@ -274,6 +274,20 @@ impl TxBuffers for HttpView<'_> {
         self.closing
             || self.tx.request_progress() == Progress::Complete
                 && self.tx.response_progress() == Progress::Complete
+    }
+
+    fn file_hash(&self, kind: FileHashKind, side: TxDir) -> Option<([u8; 32], u8)> {
+        let k = match kind {
+            FileHashKind::Md5 => HashKind::Md5,
+            FileHashKind::Sha1 => HashKind::Sha1,
+            FileHashKind::Sha256 => HashKind::Sha256,
+        };
+        let dir = if side == TxDir::ToServer {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        self.tx.file_hash(k, dir).map(|d| (d.bytes, d.len))
     }
 }
 
