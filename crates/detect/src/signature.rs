@@ -690,7 +690,11 @@ impl FileHashMatch {
                 .ok_or_else(|| {
                     invalid(
                         keyword,
-                        format!("{name}:{}: not a {}-byte hex digest", i + 1, kind.digest_len()),
+                        format!(
+                            "{name}:{}: not a {}-byte hex digest",
+                            i + 1,
+                            kind.digest_len()
+                        ),
                     )
                 })?;
             list.push(d);
