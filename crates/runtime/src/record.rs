@@ -31,7 +31,7 @@ pub struct FlowUser {
     /// The application layer: protocol detection, then the parser
     /// (allocated at the first payload).
     pub app: Option<Box<crate::app::AppFlow>>,
-    /// The last [`RAW_CAP`] stream bytes of each direction, kept only when
+    /// The last [`RAW_CAP`] (to twice that) stream bytes of each direction, kept only when
     /// some transaction rule has payload keywords: Suricata inspects those
     /// on the raw stream when it inspects the transaction, and a rule may
     /// wait for later data (a body) while the bytes it needs go by.

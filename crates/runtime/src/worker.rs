@@ -1404,7 +1404,9 @@ fn deliver_detect(
                     let raw = user.raw.get_or_insert_with(Box::default);
                     let r = &mut raw[d];
                     r.extend_from_slice(bytes);
-                    if r.len() > crate::record::RAW_CAP {
+                    // Trimmed back to the cap only past twice the cap, so
+                    // that the move costs O(1) per byte, amortized.
+                    if r.len() > 2 * crate::record::RAW_CAP {
                         r.drain(..r.len() - crate::record::RAW_CAP);
                     }
                 }
