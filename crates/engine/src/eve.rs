@@ -107,10 +107,27 @@ impl<'a> Obj<'a> {
         self
     }
 
-    /// An IP address as a string field.
+    /// An IP address as a string field. IPv6 is written as Suricata's
+    /// `PrintInetIPv6` writes it: all eight groups, four hex digits each,
+    /// never compressed (`2001:0db8:0000:...:0001`), so records compare as
+    /// strings with Suricata's.
     pub fn ip(&mut self, k: &str, v: IpAddr) -> &mut Self {
         self.key(k);
-        let _ = write!(self.out, "\"{v}\"");
+        match v {
+            IpAddr::V4(a) => {
+                let _ = write!(self.out, "\"{a}\"");
+            }
+            IpAddr::V6(a) => {
+                self.out.push(b'"');
+                for (i, g) in a.segments().iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b':');
+                    }
+                    let _ = write!(self.out, "{g:04x}");
+                }
+                self.out.push(b'"');
+            }
+        }
         self
     }
 
