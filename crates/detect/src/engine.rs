@@ -162,8 +162,8 @@ pub struct Engine {
     /// Tenant name → index into `var_sets` (absent = 0, the default).
     tenants: HashMap<String, usize>,
     stats: BuildStats,
-    /// See [`Engine::has_tx_payload_rules`].
-    tx_payload: bool,
+    /// See [`Engine::has_tx_payload_rules`], per protocol.
+    tx_payload: [bool; 3],
 }
 
 impl std::fmt::Debug for Engine {
@@ -253,7 +253,12 @@ impl Engine {
             var_sets.push(Self::var_set_for(&sigs, vars, &mut stats));
         }
         let rank = order(&sigs);
-        let tx_payload = sigs.iter().any(|s| s.tx.is_some() && !s.payload.is_empty());
+        let mut tx_payload = [false; 3];
+        for s in &sigs {
+            if let (Some(t), false) = (&s.tx, s.payload.is_empty()) {
+                tx_payload[t.app.index()] = true;
+            }
+        }
         Engine {
             tx_payload,
             sigs,
@@ -449,10 +454,11 @@ impl Engine {
             .any(|s| s.threshold.is_some() || s.detection_filter.is_some() || !s.xbits.is_empty())
     }
 
-    /// Whether some transaction rule has payload keywords outside its
-    /// sticky buffers (inspected on the raw stream with the transaction).
-    pub fn has_tx_payload_rules(&self) -> bool {
-        self.tx_payload
+    /// Whether some transaction rule of protocol `app` has payload
+    /// keywords outside its sticky buffers (inspected on the raw stream
+    /// with the transaction).
+    pub fn has_tx_payload_rules(&self, app: AppProto) -> bool {
+        self.tx_payload[app.index()]
     }
 
     /// Whether some loaded rule checks file digests of `kind`.

@@ -197,6 +197,12 @@ impl AppFlow {
         })
     }
 
+    /// Whether no transaction will need the raw stream any more: a TLS
+    /// session past its handshake (the rest is encrypted).
+    pub fn settled(&self) -> bool {
+        matches!(&self.parser, Parser::Tls(t) if t.encrypted())
+    }
+
     /// EVE `app_proto`: the protocol, `failed`, or nothing while unknown.
     pub fn eve_name(&self) -> Option<&'static str> {
         match (self.proto, self.failed) {

@@ -1400,7 +1400,14 @@ fn deliver_detect(
                         continue;
                     }
                 };
-                if engine.has_tx_payload_rules() {
+                // Only while the protocol's transaction rules may still
+                // need it (not after a TLS handshake).
+                if user
+                    .app
+                    .as_ref()
+                    .and_then(|a| a.proto().filter(|_| !a.settled()))
+                    .is_some_and(|p| engine.has_tx_payload_rules(p))
+                {
                     let raw = user.raw.get_or_insert_with(Box::default);
                     let r = &mut raw[d];
                     r.extend_from_slice(bytes);
