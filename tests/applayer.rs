@@ -1551,3 +1551,33 @@ fn file_digests_from_a_list_beside_the_rules() {
     );
     assert_eq!(alert_of(&out, 1)["tx_id"], 1);
 }
+
+#[test]
+fn encrypted_tls_payload_is_not_inspected_by_content_rules_by_default() {
+    // The server's application data (an encrypted record) as a content,
+    // and a payload-free rule on the same flow.
+    let v = vals();
+    let needle: String = v.app_data[1][10..22]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let rules = format!(
+        "alert tcp any 443 -> any any (flow:to_client; content:\"|{needle}|\"; sid:1;)\n\
+         alert tcp any 443 -> any any (flow:to_client; flags:A; sid:2;)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("t.pcap");
+    write_pcap(&pcap, &[Tls]);
+    let rules_path = dir.path().join("t.rules");
+    std::fs::write(&rules_path, &rules).unwrap();
+    let default = run(&pcap, &rules_path, 2, &[]);
+    let sids = alert_sids(&default);
+    assert!(!sids.contains(&1) && sids.contains(&2), "{sids:?}");
+    let full = run(
+        &pcap,
+        &rules_path,
+        2,
+        &["--set", "app-layer.protocols.tls.encryption-handling=full"],
+    );
+    assert!(alert_sids(&full).contains(&1));
+}

@@ -186,6 +186,23 @@ pub struct TlsAppConfig {
     pub ja3_fingerprints: Fingerprints,
     /// `ja4-fingerprints`: log `ja4` in EVE.
     pub ja4_fingerprints: Fingerprints,
+    /// `encryption-handling`: what happens once a session is encrypted.
+    pub encryption_handling: EncryptionHandling,
+}
+
+/// `app-layer.protocols.tls.encryption-handling` (Suricata's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptionHandling {
+    /// The default: the session is still tracked and `tls.*` keywords
+    /// inspected, but content rules no longer see its payload.
+    #[default]
+    Default,
+    /// Stop inspecting the flow's payload (on a passive sensor the same as
+    /// `default`: there is nothing to offload).
+    Bypass,
+    /// Keep inspecting the encrypted payload with content rules.
+    Full,
 }
 
 /// `app-layer.protocols.dns`.

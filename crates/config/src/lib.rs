@@ -74,8 +74,8 @@ mod values;
 pub mod vpcflow;
 
 pub use app_layer::{
-    AppLayerConfig, AppProtocols, DnsAppConfig, DnsTransport, Enabled, Fingerprints, HttpAppConfig,
-    HttpLimits, Libhtp, TlsAppConfig,
+    AppLayerConfig, AppProtocols, DnsAppConfig, DnsTransport, Enabled, EncryptionHandling,
+    Fingerprints, HttpAppConfig, HttpLimits, Libhtp, TlsAppConfig,
 };
 pub use detect_config::{RuleId, RuleSelection, TenantConfig, VarsConfig};
 pub use engine_sections::{

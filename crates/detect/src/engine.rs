@@ -211,6 +211,10 @@ pub struct Input<'a> {
     /// with nothing but `app-layer-protocol` (Suricata's "PD-only" rules,
     /// which match on such packets alone) are inspected on this pass.
     pub proto_detect: bool,
+    /// The flow's payload is not inspected (a TLS session past its
+    /// handshake, Suricata's default `encryption-handling`): rules with
+    /// payload keywords do not match; the others still do.
+    pub no_payload: bool,
 }
 
 /// Reusable match state of one worker.
@@ -511,6 +515,10 @@ impl Engine {
         let Some(vs) = self.var_sets.get(input.var_set) else {
             return;
         };
+        // Every stream rule has payload keywords.
+        if stream && input.no_payload {
+            return;
+        }
         let class = class_of(input.view.ip_proto);
         let Scratch {
             candidates,
@@ -632,7 +640,7 @@ impl Engine {
         {
             return false;
         }
-        if sig.pd_only != input.proto_detect {
+        if sig.pd_only != input.proto_detect || input.no_payload && !sig.payload.is_empty() {
             return false;
         }
         if let Some((a, negated)) = sig.app

@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub http_cfg: HttpConfig,
     /// TLS settings (`ja3`/`ja4` resolved from `auto` by [`AppConfig::resolve`]).
     pub tls_cfg: TlsConfig,
+    /// `encryption-handling: full`: encrypted TLS payload still inspected.
+    pub tls_inspect_encrypted: bool,
     /// `ja3-fingerprints`, `ja4-fingerprints` as configured.
     pub fingerprints: (mirador_config::Fingerprints, mirador_config::Fingerprints),
     /// DNS caps.
@@ -73,6 +75,8 @@ impl AppConfig {
                 ..HttpConfig::default()
             },
             tls_cfg: TlsConfig::default(),
+            tls_inspect_encrypted: p.tls.encryption_handling
+                == mirador_config::EncryptionHandling::Full,
             fingerprints: (p.tls.ja3_fingerprints, p.tls.ja4_fingerprints),
             dns_cfg: DnsConfig::default(),
             dns_eve: DnsEveConfig::default(),
@@ -195,6 +199,14 @@ impl AppFlow {
             Proto::Tls => AppProto::Tls,
             Proto::Dns => AppProto::Dns,
         })
+    }
+
+    /// Whether the flow's payload is no longer inspected by content rules:
+    /// a TLS session past its handshake, unless `encryption-handling` is
+    /// `full` (Suricata's default stops it; `tls.*` keywords and rules
+    /// without payload keywords still run).
+    pub fn no_payload_inspection(&self, cfg: &AppConfig) -> bool {
+        !cfg.tls_inspect_encrypted && self.settled()
     }
 
     /// Whether no transaction will need the raw stream any more: a TLS

@@ -1201,6 +1201,7 @@ fn detect_own(
         skip: &[],
         app: None,
         proto_detect: false,
+        no_payload: false,
     };
     st.matches.clear();
     let vars = flow.as_ref().map_or(&st.no_vars, |f| &f.user.vars);
@@ -1298,6 +1299,10 @@ fn detect_packet(
         skip: &[],
         app: user.app.as_ref().and_then(|a| a.proto()),
         proto_detect,
+        no_payload: user
+            .app
+            .as_ref()
+            .is_some_and(|a| a.no_payload_inspection(&shared.app)),
     };
     st.matches.clear();
     engine.matches(&input, false, &user.vars, &mut st.scratch, &mut st.matches);
@@ -1453,6 +1458,10 @@ fn deliver_detect(
                 skip: &[],
                 app: user.app.as_ref().and_then(|a| a.proto()),
                 proto_detect: false,
+                no_payload: user
+                    .app
+                    .as_ref()
+                    .is_some_and(|a| a.no_payload_inspection(&shared.app)),
             };
             st.matches.clear();
             engine.matches(&input, true, &user.vars, &mut st.scratch, &mut st.matches);

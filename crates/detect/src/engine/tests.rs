@@ -62,6 +62,7 @@ fn tcp_input<'a>(src: &str, sp: u16, dst: &str, dp: u16, data: &'a [u8]) -> Inpu
         skip: &[],
         app: None,
         proto_detect: false,
+        no_payload: false,
     }
 }
 
@@ -482,4 +483,21 @@ fn pd_only_rules_see_the_detection_pass_alone() {
     i.proto_detect = true;
     assert_eq!(sids(&e, &i, false, &flow), vec![1]);
     assert!(e.signatures()[0].pd_only && !e.signatures()[2].pd_only);
+}
+
+#[test]
+fn no_payload_flows_skip_payload_rules_only() {
+    let e = engine(
+        &[
+            r#"alert tcp any any -> any 443 (content:"secret"; sid:1;)"#,
+            r#"alert tcp any any -> any 443 (flags:PA; sid:2;)"#,
+        ],
+        &[],
+    );
+    let flow = FlowVars::default();
+    let mut i = tcp_input("10.0.0.1", 1000, "10.0.0.2", 443, b"a secret");
+    assert_eq!(sids(&e, &i, false, &flow), vec![1, 2]);
+    i.no_payload = true;
+    assert_eq!(sids(&e, &i, false, &flow), vec![2]);
+    assert!(sids(&e, &i, true, &flow).is_empty());
 }
