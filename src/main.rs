@@ -1,8 +1,8 @@
 //! `mirador`: an IDS sensor for AWS VPC Traffic Mirroring.
 //!
 //! This binary wires the command line to the library crates: `replay`
-//! (pcap → EVE JSON), `check-config`, `check-rules`, `aws import` and
-//! `pcap encap`.
+//! (pcap → EVE JSON), `check-config`, `check-rules`, `aws import`,
+//! `pcap encap` and `send`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +56,9 @@ enum Command {
     /// Capture-file tools.
     #[command(subcommand)]
     Pcap(PcapCommand),
+    /// Send a capture to a sensor as mirrored traffic (VXLAN or GENEVE over
+    /// UDP): a load and test tool.
+    Send(SendArgs),
 }
 
 /// Options of `mirador replay`.
@@ -138,6 +141,49 @@ pub struct EncapArgs {
     pub output: PathBuf,
 }
 
+/// Options of `mirador send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Where to send: the sensor's listener, HOST:PORT (`[ADDR]:PORT` for
+    /// IPv6), usually port 4789 (VXLAN) or 6081 (GENEVE, for --gwlb).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub to: String,
+    /// Rate limit in datagrams per second (default: as fast as possible).
+    #[arg(long, value_name = "PPS", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Rate limit in Mbit/s of UDP payload (the IP and UDP headers not
+    /// counted).
+    #[arg(long, value_name = "N", value_parser = positive_rate, conflicts_with = "rate")]
+    pub mbps: Option<f64>,
+    /// Send the capture this many times.
+    #[arg(long = "loop", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub loops: u64,
+    /// VXLAN network identifier for wrapped frames [default: 1].
+    #[arg(long, value_name = "N")]
+    pub vni: Option<u32>,
+    /// Wrap as a Gateway Load Balancer endpoint delivers (GENEVE around the
+    /// VXLAN; send it to the sensor's GENEVE port).
+    #[arg(long)]
+    pub gwlb: bool,
+    /// Mirror only this many bytes of each frame (AWS `PacketLength`).
+    #[arg(long, value_name = "L")]
+    pub packet_length: Option<u32>,
+    /// The capture (pcap or pcapng, any supported linktype). Mirror traffic
+    /// (UDP to 4789 or 6081) is sent as it is; other frames are wrapped as
+    /// `pcap encap` wraps them.
+    #[arg(value_name = "PCAP")]
+    pub pcap: PathBuf,
+}
+
+/// A rate: a positive, finite number.
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s}: expected a positive number")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -161,6 +207,7 @@ fn main() -> ExitCode {
             interfaces.as_deref(),
         ),
         Command::Pcap(PcapCommand::Encap(args)) => commands::encap::run(&args),
+        Command::Send(args) => commands::send::run(&args),
     };
     match result {
         Ok(code) => code,

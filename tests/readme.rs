@@ -30,6 +30,7 @@ fn every_subcommand_has_help() {
         &["check-config", "--help"],
         &["aws", "import", "--help"],
         &["pcap", "encap", "--help"],
+        &["send", "--help"],
     ] {
         let out = mirador().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
