@@ -771,62 +771,35 @@ impl Worker {
         for mut e in ended.drain(..) {
             if e.key.proto == proto::TCP {
                 e.user.tcp.flush();
+                // What remains of the streams is inspected at the end of
+                // the flow, as Suricata's end-of-flow reassembly does (or,
+                // without rules, handed to the application layer).
+                let here = Here::at_flow_end(&e.key, e.flow.last_seen);
+                let (client, server) = e.key.endpoints(e.flow.client_dir());
+                let flow = e.flow;
                 match self.shared.detect.clone() {
-                    Some(engine) => {
-                        // What remains of the streams is inspected at the
-                        // end of the flow, as Suricata's end-of-flow
-                        // reassembly does.
-                        let here = Here {
-                            key: &e.key,
-                            ts: e.flow.last_seen,
-                            pcap_cnt: 0,
-                            ttl: 0,
-                            tcp_flags: None,
-                            icmp: None,
-                            linktype: crate::LINKTYPE_ETHERNET,
-                            packet_proto: None,
-                            app: None,
-                        };
-                        let (client, server) = e.key.endpoints(e.flow.client_dir());
-                        let flow = e.flow;
-                        deliver_detect(
-                            &self.shared,
-                            &engine,
-                            &here,
-                            client,
-                            server,
-                            &flow,
-                            &mut e.user,
-                            None,
-                            &[],
-                            st,
-                        );
-                    }
-                    None => {
-                        let here = Here {
-                            key: &e.key,
-                            ts: e.flow.last_seen,
-                            pcap_cnt: 0,
-                            ttl: 0,
-                            tcp_flags: None,
-                            icmp: None,
-                            linktype: crate::LINKTYPE_ETHERNET,
-                            packet_proto: None,
-                            app: None,
-                        };
-                        let (client, server) = e.key.endpoints(e.flow.client_dir());
-                        let flow = e.flow;
-                        deliver(
-                            &self.shared,
-                            &here,
-                            client,
-                            server,
-                            &flow,
-                            &mut e.user,
-                            true,
-                            st,
-                        );
-                    }
+                    Some(engine) => deliver_detect(
+                        &self.shared,
+                        &engine,
+                        &here,
+                        client,
+                        server,
+                        &flow,
+                        &mut e.user,
+                        None,
+                        &[],
+                        st,
+                    ),
+                    None => deliver(
+                        &self.shared,
+                        &here,
+                        client,
+                        server,
+                        &flow,
+                        &mut e.user,
+                        true,
+                        st,
+                    ),
                 }
                 // End-of-flow events (a final gap) are counted, not
                 // logged: there is no packet to attach them to.
@@ -1074,6 +1047,21 @@ pub(crate) struct Here<'a> {
 }
 
 impl<'a> Here<'a> {
+    /// For what happens when flow `key` ends at `ts`: no packet.
+    fn at_flow_end(key: &'a mirador_flow::key::FlowKey, ts: Timestamp) -> Here<'a> {
+        Here {
+            key,
+            ts,
+            pcap_cnt: 0,
+            ttl: 0,
+            tcp_flags: None,
+            icmp: None,
+            linktype: crate::LINKTYPE_ETHERNET,
+            packet_proto: None,
+            app: None,
+        }
+    }
+
     fn of(m: &'a Meta) -> Here<'a> {
         Here {
             key: &m.key,
