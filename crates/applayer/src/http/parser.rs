@@ -596,33 +596,15 @@ impl HttpState {
             }
             ReqState::ChunkLen => self.chunk_len_step(Dir::ToServer, avail),
             ReqState::ChunkData => {
-                if avail.is_empty() {
-                    return None;
-                }
-                let id = self.req.tx?;
-                let n = avail
-                    .len()
-                    .min(usize::try_from(self.req.left).unwrap_or(usize::MAX));
-                self.req.left -= n as u64;
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.req_message_len += n as u64;
-                }
-                self.body_data(Dir::ToServer, &avail[..n]);
-                if self.req.left == 0 {
+                let (n, ended) = self.chunk_data_step(Dir::ToServer, avail)?;
+                if ended {
                     self.req.state = ReqState::ChunkDataEnd;
                 }
                 Some(n)
             }
             ReqState::ChunkDataEnd => {
-                if avail.is_empty() {
-                    return None;
-                }
-                let id = self.req.tx?;
-                let n = memchr(b'\n', avail).map_or(avail.len(), |i| i + 1);
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.req_message_len += n as u64;
-                }
-                if avail.get(n - 1) == Some(&b'\n') {
+                let (n, ended) = self.chunk_end_step(Dir::ToServer, avail)?;
+                if ended {
                     self.req.state = ReqState::ChunkLen;
                 }
                 Some(n)
@@ -1053,6 +1035,50 @@ impl HttpState {
 
     /// The chunk-length line of either direction (libhtp
     /// `REQ/RES_BODY_CHUNKED_LENGTH`).
+    /// Chunk data of direction `dir`: the bytes taken, and whether the
+    /// chunk ended. `None`: nothing to take.
+    fn chunk_data_step(&mut self, dir: Dir, avail: &[u8]) -> Option<(usize, bool)> {
+        if avail.is_empty() {
+            return None;
+        }
+        let (id, left) = match dir {
+            Dir::ToServer => (self.req.tx?, &mut self.req.left),
+            Dir::ToClient => (self.resp.tx?, &mut self.resp.left),
+        };
+        let n = avail
+            .len()
+            .min(usize::try_from(*left).unwrap_or(usize::MAX));
+        *left -= n as u64;
+        let ended = *left == 0;
+        self.count_message_bytes(id, dir, n);
+        self.body_data(dir, &avail[..n]);
+        Some((n, ended))
+    }
+
+    /// The line end after a chunk's data: the bytes taken, and whether the
+    /// line ended.
+    fn chunk_end_step(&mut self, dir: Dir, avail: &[u8]) -> Option<(usize, bool)> {
+        if avail.is_empty() {
+            return None;
+        }
+        let id = match dir {
+            Dir::ToServer => self.req.tx?,
+            Dir::ToClient => self.resp.tx?,
+        };
+        let n = memchr(b'\n', avail).map_or(avail.len(), |i| i + 1);
+        self.count_message_bytes(id, dir, n);
+        Some((n, avail.get(n - 1) == Some(&b'\n')))
+    }
+
+    fn count_message_bytes(&mut self, id: u64, dir: Dir, n: usize) {
+        if let Some(tx) = self.tx_mut(id) {
+            match dir {
+                Dir::ToServer => tx.req_message_len += n as u64,
+                Dir::ToClient => tx.resp_message_len += n as u64,
+            }
+        }
+    }
+
     fn chunk_len_step(&mut self, dir: Dir, avail: &[u8]) -> Option<usize> {
         let id = match dir {
             Dir::ToServer => self.req.tx?,
@@ -1074,12 +1100,7 @@ impl HttpState {
                 (avail, avail.len(), false)
             }
         };
-        if let Some(tx) = self.tx_mut(id) {
-            match dir {
-                Dir::ToServer => tx.req_message_len += n as u64,
-                Dir::ToClient => tx.resp_message_len += n as u64,
-            }
-        }
+        self.count_message_bytes(id, dir, n);
         let parsed = if complete {
             parse_chunked_length(line)
         } else {
@@ -1235,33 +1256,15 @@ impl HttpState {
             }
             RespState::ChunkLen => self.chunk_len_step(Dir::ToClient, avail),
             RespState::ChunkData => {
-                if avail.is_empty() {
-                    return None;
-                }
-                let id = self.resp.tx?;
-                let n = avail
-                    .len()
-                    .min(usize::try_from(self.resp.left).unwrap_or(usize::MAX));
-                self.resp.left -= n as u64;
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.resp_message_len += n as u64;
-                }
-                self.body_data(Dir::ToClient, &avail[..n]);
-                if self.resp.left == 0 {
+                let (n, ended) = self.chunk_data_step(Dir::ToClient, avail)?;
+                if ended {
                     self.resp.state = RespState::ChunkDataEnd;
                 }
                 Some(n)
             }
             RespState::ChunkDataEnd => {
-                if avail.is_empty() {
-                    return None;
-                }
-                let id = self.resp.tx?;
-                let n = memchr(b'\n', avail).map_or(avail.len(), |i| i + 1);
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.resp_message_len += n as u64;
-                }
-                if avail.get(n - 1) == Some(&b'\n') {
+                let (n, ended) = self.chunk_end_step(Dir::ToClient, avail)?;
+                if ended {
                     self.resp.state = RespState::ChunkLen;
                 }
                 Some(n)
