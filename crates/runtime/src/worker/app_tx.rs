@@ -103,8 +103,7 @@ pub(super) fn inspect_txs(
     match parser {
         Parser::Off => {}
         Parser::Http(h) => {
-            let mut done_through = None;
-            let mut contiguous = true;
+            let mut retire = Retire::default();
             for tx in h.txs() {
                 let view = HttpView { tx, closing };
                 let track = AppFlow::track(txs, tx.id);
@@ -119,20 +118,12 @@ pub(super) fn inspect_txs(
                     track.logged = true;
                     ctx.record("http", tx.id, true, &object, st);
                 }
-                // Transactions are dropped in order once logged and
-                // inspected, complete, in both directions.
-                let finished = track.logged && (engine.is_none() || track.done == [true, true]);
-                if contiguous && finished {
-                    done_through = Some(tx.id);
-                } else {
-                    contiguous = false;
-                }
+                retire.see(track, engine.is_some());
             }
-            if let Some(id) = done_through {
+            if let Some(id) = retire.through {
                 h.remove_through(id);
             }
-            let first = h.txs().next().map(|t| t.id);
-            txs.retain(|t| first.is_some_and(|f| t.id >= f));
+            forget_gone(txs, h.txs().next().map(|t| t.id));
         }
         Parser::Tls(t) => {
             let view = TlsView { st: t, closing };
@@ -149,8 +140,7 @@ pub(super) fn inspect_txs(
             // A DNS message is a whole transaction: logged when it
             // appears, dropped once a packet of each direction (or the end
             // of the flow) has inspected it, as Suricata keeps it.
-            let mut done_through = None;
-            let mut contiguous = true;
+            let mut retire = Retire::default();
             for tx in d.txs() {
                 let view = DnsView { tx };
                 let track = AppFlow::track(txs, tx.id);
@@ -163,21 +153,39 @@ pub(super) fn inspect_txs(
                         ctx.record("dns", tx.id, true, &|o: &mut Obj<'_>| r.write(o), st);
                     }
                 }
-                if contiguous && (engine.is_none() || track.done == [true, true]) {
-                    done_through = Some(tx.id);
-                } else {
-                    contiguous = false;
-                }
+                retire.see(track, engine.is_some());
             }
-            if let Some(id) = done_through {
+            if let Some(id) = retire.through {
                 d.remove_through(id);
             }
-            // Tracks of transactions the parser no longer has (dropped here,
-            // or evicted at its cap) go too.
-            let first = d.txs().next().map(|t| t.id);
-            txs.retain(|t| first.is_some_and(|f| t.id >= f));
+            forget_gone(txs, d.txs().next().map(|t| t.id));
         }
     }
+}
+
+/// Which transactions, oldest first, may go: each logged and (with rules)
+/// inspected complete in both directions, with none before it waiting.
+#[derive(Default)]
+struct Retire {
+    through: Option<u64>,
+    blocked: bool,
+}
+
+impl Retire {
+    fn see(&mut self, track: &TxTrack, rules: bool) {
+        let finished = track.logged && (!rules || track.done == [true, true]);
+        if finished && !self.blocked {
+            self.through = Some(track.id);
+        } else {
+            self.blocked = true;
+        }
+    }
+}
+
+/// Drops the tracks of transactions the parser no longer has (removed, or
+/// evicted at its cap); `first` is its oldest live one.
+fn forget_gone(txs: &mut std::collections::VecDeque<TxTrack>, first: Option<u64>) {
+    txs.retain(|t| first.is_some_and(|f| t.id >= f));
 }
 
 /// An HTTP transaction as the engine inspects it.
