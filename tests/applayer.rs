@@ -39,7 +39,7 @@ use md5::Digest as _;
 use mirador_testkit::appgen::dns::{self, Rdata};
 use mirador_testkit::appgen::http::{Framing, Response};
 use mirador_testkit::appgen::tls::{self, Cert};
-use mirador_testkit::frame::{FrameSpec, tcp_flags::*};
+use mirador_testkit::frame::FrameSpec;
 use mirador_testkit::pcap::{Record, TsResolution, pcap};
 use mirador_testkit::pcaps::Rng;
 use serde_json::{Value, json};
@@ -378,43 +378,7 @@ fn vals() -> &'static Vals {
 /// segments of at most 1400 bytes, each acknowledged by the other side,
 /// then FIN from both sides.
 fn tcp_session(c: (&str, u16), s: (&str, u16), msgs: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
-    let (cip, sip) = (ip(c.0), ip(s.0));
-    let seg = |to_s: bool, seq: u32, ack: u32, flags: u8, p: &[u8]| {
-        let spec = if to_s {
-            FrameSpec::tcp(cip, sip, c.1, s.1)
-        } else {
-            FrameSpec::tcp(sip, cip, s.1, c.1)
-        };
-        spec.flags(flags)
-            .seq_ack(seq, ack)
-            .payload(p.to_vec())
-            .build()
-            .bytes
-    };
-    let mut f = vec![
-        seg(true, 1000, 0, SYN, b""),
-        seg(false, 5000, 1001, SYN | ACK, b""),
-        seg(true, 1001, 5001, ACK, b""),
-    ];
-    let (mut cseq, mut sseq) = (1001u32, 5001u32);
-    for &(to_s, data) in msgs {
-        for chunk in data.chunks(1400) {
-            let n = chunk.len() as u32;
-            if to_s {
-                f.push(seg(true, cseq, sseq, ACK | PSH, chunk));
-                cseq += n;
-                f.push(seg(false, sseq, cseq, ACK, b""));
-            } else {
-                f.push(seg(false, sseq, cseq, ACK | PSH, chunk));
-                sseq += n;
-                f.push(seg(true, cseq, sseq, ACK, b""));
-            }
-        }
-    }
-    f.push(seg(true, cseq, sseq, FIN | ACK, b""));
-    f.push(seg(false, sseq, cseq + 1, FIN | ACK, b""));
-    f.push(seg(true, cseq + 1, sseq + 1, ACK, b""));
-    f
+    tcp_conversation((ip(c.0), c.1), (ip(s.0), s.1), msgs, true)
 }
 
 /// A DNS message over TCP: the two-byte length in front.

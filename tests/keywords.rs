@@ -358,38 +358,7 @@ fn udp(src: &str, dst: &str, payload: &[u8]) -> FrameSpec {
 /// A TCP connection 10.9.0.9:40000 → 10.1.0.1:80: handshake, then each
 /// message (`true`: from the client) acknowledged by the other side.
 fn conversation(msgs: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
-    let (c, s) = (ip("10.9.0.9"), ip("10.1.0.1"));
-    let seg = |to_s: bool, seq: u32, ack: u32, flags: u8, p: &[u8]| {
-        let spec = if to_s {
-            FrameSpec::tcp(c, s, 40000, 80)
-        } else {
-            FrameSpec::tcp(s, c, 80, 40000)
-        };
-        spec.flags(flags)
-            .seq_ack(seq, ack)
-            .payload(p.to_vec())
-            .build()
-            .bytes
-    };
-    let mut f = vec![
-        seg(true, 1000, 0, SYN, b""),
-        seg(false, 5000, 1001, SYN | ACK, b""),
-        seg(true, 1001, 5001, ACK, b""),
-    ];
-    let (mut cseq, mut sseq) = (1001u32, 5001u32);
-    for &(to_s, data) in msgs {
-        let n = data.len() as u32;
-        if to_s {
-            f.push(seg(true, cseq, sseq, ACK | PSH, data));
-            cseq += n;
-            f.push(seg(false, sseq, cseq, ACK, b""));
-        } else {
-            f.push(seg(false, sseq, cseq, ACK | PSH, data));
-            sseq += n;
-            f.push(seg(true, cseq, sseq, ACK, b""));
-        }
-    }
-    f
+    tcp_conversation((ip("10.9.0.9"), 40000), (ip("10.1.0.1"), 80), msgs, false)
 }
 
 fn frames(t: Traffic) -> Vec<Vec<u8>> {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the `mirador` binary,
-//! reading its EVE output, and finding optional material (`../shared`,
-//! tshark, capinfos), which may be absent unless `MIRADOR_REQUIRE_OPTIONAL=1`.
+//! reading its EVE output, building TCP conversations, and finding optional
+//! material (`../shared`, tshark, capinfos), which may be absent unless
+//! `MIRADOR_REQUIRE_OPTIONAL=1`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -140,4 +141,55 @@ pub fn replay(args: &[&str]) -> Replay {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad EVE line {l:?}: {e}")))
         .collect();
     Replay { output, records }
+}
+
+/// The frames of a TCP conversation from client `c` to server `s`:
+/// handshake, then each message (`true`: from the client) in segments of
+/// at most 1,400 bytes, each acknowledged by the other side, then, when
+/// `close`, a FIN exchange.
+pub fn tcp_conversation(
+    c: (std::net::IpAddr, u16),
+    s: (std::net::IpAddr, u16),
+    msgs: &[(bool, &[u8])],
+    close: bool,
+) -> Vec<Vec<u8>> {
+    use mirador_testkit::frame::{FrameSpec, tcp_flags::*};
+    let seg = |to_s: bool, seq: u32, ack: u32, flags: u8, p: &[u8]| {
+        let spec = if to_s {
+            FrameSpec::tcp(c.0, s.0, c.1, s.1)
+        } else {
+            FrameSpec::tcp(s.0, c.0, s.1, c.1)
+        };
+        spec.flags(flags)
+            .seq_ack(seq, ack)
+            .payload(p.to_vec())
+            .build()
+            .bytes
+    };
+    let mut f = vec![
+        seg(true, 1000, 0, SYN, b""),
+        seg(false, 5000, 1001, SYN | ACK, b""),
+        seg(true, 1001, 5001, ACK, b""),
+    ];
+    let (mut cseq, mut sseq) = (1001u32, 5001u32);
+    for &(to_s, data) in msgs {
+        for chunk in data.chunks(1400) {
+            let n = chunk.len() as u32;
+            if to_s {
+                f.push(seg(true, cseq, sseq, ACK | PSH, chunk));
+                cseq += n;
+                f.push(seg(false, sseq, cseq, ACK, b""));
+            } else {
+                f.push(seg(false, sseq, cseq, ACK | PSH, chunk));
+                sseq += n;
+                f.push(seg(true, cseq, sseq, ACK, b""));
+            }
+        }
+    }
+    if close {
+        f.push(seg(true, cseq, sseq, FIN | ACK, b""));
+        f.push(seg(false, sseq, cseq + 1, FIN | ACK, b""));
+        f.push(seg(true, cseq + 1, sseq + 1, ACK, b""));
+    }
+    f
 }
