@@ -66,6 +66,7 @@ mod detect_config;
 mod engine_sections;
 mod error;
 mod filter;
+mod live;
 mod mirror;
 mod overrides;
 mod sections;
@@ -83,6 +84,9 @@ pub use engine_sections::{
 };
 pub use error::{ConfigError, Origin};
 pub use filter::{Direction, Filter, FilterRule, FilterVerdict, NetworkService, RuleAction};
+pub use live::{
+    HealthConfig, HttpEndpointConfig, ListenConfig, LogFormat, LoggingConfig, StatsConfig,
+};
 pub use mirror::{DedupSettings, MirrorConfig, Session, SessionKey, UnknownSession};
 pub use overrides::parse_set;
 pub use sections::{
@@ -160,6 +164,16 @@ pub struct Config {
     pub tenants: BTreeMap<String, TenantConfig>,
     /// `app-layer`: the HTTP, TLS and DNS parsers (Suricata's keys).
     pub app_layer: AppLayerConfig,
+    /// `listen`: the live receiver's UDP sockets (`mirador run`).
+    pub listen: ListenConfig,
+    /// `health`: load-balancer health checks (`mirador run`).
+    pub health: HealthConfig,
+    /// `http`: `/metrics`, `/healthz`, `/readyz`, `/-/reload` (`mirador run`).
+    pub http: HttpEndpointConfig,
+    /// `stats`: periodic EVE `stats` records (`mirador run`).
+    pub stats: StatsConfig,
+    /// `logging`: the process's own log.
+    pub logging: LoggingConfig,
 }
 
 impl Default for Config {
@@ -185,6 +199,11 @@ impl Default for Config {
             rules: RuleSelection::default(),
             tenants: BTreeMap::new(),
             app_layer: AppLayerConfig::default(),
+            listen: ListenConfig::default(),
+            health: HealthConfig::default(),
+            http: HttpEndpointConfig::default(),
+            stats: StatsConfig::default(),
+            logging: LoggingConfig::default(),
         }
     }
 }

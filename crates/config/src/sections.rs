@@ -471,6 +471,12 @@ pub struct EveOutput {
     pub community_id_seed: u16,
     /// `alert`: what alert records carry besides Suricata's defaults.
     pub alert: EveAlertOptions,
+    /// `rotate-size`: `mirador run` moves the file aside (to `FILENAME.TIMESTAMP`)
+    /// and starts a new one once it holds this much (default 0 = never).
+    pub rotate_size: ByteSize,
+    /// `rotate-interval`: the same every this many seconds (default 0 = never).
+    /// SIGHUP also reopens the file, for logrotate.
+    pub rotate_interval: u64,
 }
 
 /// `outputs.eve.alert`: Suricata's eve-log alert options.
@@ -509,6 +515,8 @@ impl Default for EveOutput {
             tunnel_flows: false,
             community_id_seed: 0,
             alert: EveAlertOptions::default(),
+            rotate_size: ByteSize(0),
+            rotate_interval: 0,
         }
     }
 }

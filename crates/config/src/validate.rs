@@ -50,6 +50,8 @@ pub(crate) fn validate(config: &mut Config) -> VResult {
         ));
     }
 
+    crate::live::validate(config)?;
+
     let filter_names: Vec<&str> = config.filters.keys().map(String::as_str).collect();
     let sessions = root("mirror").key("sessions");
     let mut ids: HashMap<&str, usize> = HashMap::new();
