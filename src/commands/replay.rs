@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mirador_capture::PcapSource;
-use mirador_engine::{Ingest, InvalidCause, Verdict, stats::FilterReason};
+use mirador_engine::{Ingest, InvalidCause, stats::FilterReason};
 use mirador_runtime::{RuntimeConfig, RuntimeStats, Sharded};
 use mirador_wire::Timestamp;
 
@@ -96,30 +96,14 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             pcap_cnt += 1;
             bytes_read += rec.data.len() as u64 + 16;
             last_ts = last_ts.max(rec.ts);
-            let before = eve.len();
-            let verdict = ingest.process(rec.ts, rec.linktype, rec.data, pcap_cnt, &mut eve);
-            if eve.len() > before {
-                eve_records += 1;
-            }
-            sharded.observe(rec.ts);
-            if let Some(m) = ingest.last_mirror() {
-                sharded.tunnel(rec.ts, m, rec.data.len(), pcap_cnt);
-            }
-            match verdict {
-                Verdict::Inspect {
-                    session,
-                    mirror,
-                    packet,
-                } => sharded.inspect(&ingest, rec.ts, session, mirror, &packet, pcap_cnt),
-                Verdict::Duplicate {
-                    session,
-                    mirror,
-                    packet,
-                    fuller: true,
-                } => sharded.fill(&ingest, rec.ts, session, mirror, &packet, pcap_cnt),
-                _ => {}
-            }
-            eve_records += sharded.drain(&mut eve);
+            eve_records += sharded.process(
+                &mut ingest,
+                rec.ts,
+                rec.linktype,
+                rec.data,
+                pcap_cnt,
+                &mut eve,
+            );
             if eve.len() >= EVE_FLUSH_BYTES {
                 out.write_all(&eve).context("writing EVE")?;
                 eve.clear();
@@ -143,28 +127,17 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         .context("writing EVE")?;
     eve_records += flow_records;
     let elapsed = started.elapsed();
-    mirador_engine::write_stats_record_with(&mut eve, last_ts, elapsed.as_secs(), &ingest, |s| {
-        rt.write(s, &ingest);
-        // Suricata's `stats.detect` layout.
-        let (loaded, failed) = rules
-            .as_ref()
-            .map_or((0, 0), |(_, r)| (r.loaded as u64, r.skipped.len() as u64));
-        s.obj("detect", |d| {
-            d.objs("engines", std::iter::once(()), |e, _| {
-                e.u64("id", 0)
-                    .u64("rules_loaded", loaded)
-                    .u64("rules_failed", failed);
-            })
-            .u64(
-                "alert",
-                rt.workers.iter().map(|w| w.alerts).sum::<u64>() + rt.host.alerts,
-            )
-            .u64(
-                "alerts_suppressed",
-                rt.workers.iter().map(|w| w.suppressed).sum::<u64>() + rt.host.suppressed,
-            );
-        });
-    });
+    let rule_counts = rules
+        .as_ref()
+        .map_or((0, 0), |(_, r)| (r.loaded as u64, r.skipped.len() as u64));
+    mirador_runtime::write_stats_record(
+        &mut eve,
+        last_ts,
+        elapsed.as_secs(),
+        &ingest,
+        &rt,
+        rule_counts,
+    );
     eve_records += 1;
     out.write_all(&eve).context("writing EVE")?;
     out.flush().context("writing EVE")?;

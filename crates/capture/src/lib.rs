@@ -35,6 +35,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError};
 
+pub mod recv;
 pub mod udp;
 mod writer;
 pub use writer::PcapSink;

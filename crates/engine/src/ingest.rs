@@ -230,6 +230,21 @@ impl Ingest {
         &self.accounting
     }
 
+    /// Counts `n` datagrams that a live receiver dropped before this stage
+    /// saw them (its queue to this stage was full): they were received,
+    /// and dropped for `reason`. The receiver decides and counts them; this
+    /// carries its count into the identity.
+    pub fn add_dropped(&mut self, reason: crate::stats::DropReason, n: u64) {
+        self.accounting.received += n;
+        let i = crate::stats::DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        if let Some(d) = self.accounting.dropped.get_mut(i) {
+            *d += n;
+        }
+    }
+
     /// Decoder counters so far.
     pub fn decoder(&self) -> &DecoderCounters {
         &self.decoder

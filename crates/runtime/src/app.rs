@@ -142,6 +142,8 @@ pub struct TxTrack {
     /// Each direction's rules were inspected with the transaction complete
     /// and nothing left waiting.
     pub done: [bool; 2],
+    /// It began under an earlier rule set (a reload): no rules run on it.
+    pub frozen: bool,
 }
 
 /// The application layer of one flow.

@@ -29,17 +29,38 @@ pub struct HostCounters {
     pub dropped: u64,
 }
 
+impl HostCounters {
+    /// The sum of two stages' counters (one replaced by a reload).
+    pub fn plus(&self, o: &HostCounters) -> HostCounters {
+        HostCounters {
+            alerts: self.alerts + o.alerts,
+            suppressed: self.suppressed + o.suppressed,
+            xbits_unmet: self.xbits_unmet + o.xbits_unmet,
+            dropped: self.dropped + o.dropped,
+        }
+    }
+}
+
 pub(crate) struct HostStage {
     engine: Arc<Engine>,
     ordered: Ordered<HostEvent>,
     thresholds: Thresholds,
     bits: HostBits,
     pub counters: HostCounters,
+    /// Alert counters for the metrics endpoint, and each rule's slot.
+    telemetry: Arc<crate::telemetry::WorkerTelemetry>,
+    slots: Vec<u16>,
 }
 
 impl HostStage {
-    pub fn new(engine: Arc<Engine>, workers: usize) -> HostStage {
+    pub fn new(
+        engine: Arc<Engine>,
+        workers: usize,
+        telemetry: &crate::telemetry::Telemetry,
+    ) -> HostStage {
         HostStage {
+            slots: telemetry.classes.slots(&engine),
+            telemetry: telemetry.host_alerts.clone(),
             engine,
             ordered: Ordered::new(workers, MAX_HELD),
             thresholds: Thresholds::new(MAX_ENTRIES),
@@ -110,6 +131,14 @@ impl HostStage {
         }
         out.extend_from_slice(&ev.record);
         self.counters.alerts += 1;
+        // This stage is the counter's only writer.
+        let slot = usize::from(self.slots.get(ev.sig as usize).copied().unwrap_or(0));
+        if let Some(a) = self.telemetry.alerts.get(slot) {
+            a.store(
+                a.load(std::sync::atomic::Ordering::Relaxed) + 1,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         true
     }
 }

@@ -33,6 +33,7 @@ pub mod app;
 mod host;
 pub mod ordered;
 mod record;
+pub mod telemetry;
 mod worker;
 
 pub use host::HostCounters;
@@ -101,6 +102,9 @@ pub struct RuntimeConfig {
     pub alert_options: mirador_config::EveAlertOptions,
     /// The application-layer parsers.
     pub app: app::AppConfig,
+    /// Live capture (`mirador run`): packet times are kernel receive times,
+    /// and the workers measure their processing latency against them.
+    pub live: bool,
 }
 
 /// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
@@ -202,6 +206,7 @@ impl RuntimeConfig {
             detect: None,
             alert_options: config.outputs.eve.alert.clone(),
             app: app::AppConfig::from_config(&config.app_layer),
+            live: false,
         }
     }
 }
@@ -339,6 +344,34 @@ pub struct Batch {
     pub packets: Vec<Meta>,
     /// Sessions the worker has not been sent yet.
     pub labels: Vec<(u32, SessionCtx)>,
+    /// An instruction for the worker, acted on after the batch's packets.
+    pub control: Option<Control>,
+}
+
+/// An instruction the reader sends a worker in band, after every packet
+/// read before it.
+pub enum Control {
+    /// Switch to another rule set (a reload), answered with
+    /// `ToWriter::Reloaded`.
+    Reload {
+        /// The new signatures.
+        detect: Option<std::sync::Arc<mirador_detect::engine::Engine>>,
+        /// The application-layer settings that go with them.
+        app: app::AppConfig,
+        /// The new generation.
+        generation: u32,
+    },
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Control::Reload { generation, .. } => f
+                .debug_struct("Reload")
+                .field("generation", generation)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl Batch {
@@ -349,6 +382,7 @@ impl Batch {
             arena: Vec::with_capacity(BATCH_PACKETS * 256),
             packets: Vec::with_capacity(BATCH_PACKETS),
             labels: Vec::new(),
+            control: None,
         }
     }
 
@@ -356,6 +390,7 @@ impl Batch {
         self.arena.clear();
         self.packets.clear();
         self.labels.clear();
+        self.control = None;
     }
 
     /// The frame bytes of packet `m`.
@@ -606,6 +641,8 @@ enum ToWriter {
         watermark: Timestamp,
     },
     Done(usize, Box<WorkerStats>),
+    /// A worker switched rule sets (after everything before the reload).
+    Reloaded,
 }
 
 /// The reader's side of the sharded workers.
@@ -643,6 +680,14 @@ pub struct Sharded {
     tunnel_flows: bool,
     /// Threshold, detection_filter and xbits, in the global order.
     host: Option<host::HostStage>,
+    /// Counters of host stages replaced by reloads.
+    host_before: host::HostCounters,
+    /// What the workers publish.
+    telemetry: std::sync::Arc<telemetry::Telemetry>,
+    /// The rule-set generation.
+    generation: u32,
+    /// Workers that have not yet answered the pending reload.
+    reload_waiting: usize,
 }
 
 impl Sharded {
@@ -654,6 +699,7 @@ impl Sharded {
         let (bufs_back, bufs_rx) = crossbeam_channel::bounded::<Vec<u8>>(n * 4);
         let mut senders = Vec::with_capacity(n);
         let mut handles = Vec::with_capacity(n);
+        let telemetry = std::sync::Arc::new(telemetry::Telemetry::new(n));
         for i in 0..n {
             let (tx, rx) = crossbeam_channel::bounded::<Batch>(QUEUE_BATCHES);
             let w = Worker {
@@ -682,6 +728,10 @@ impl Sharded {
                 spare: spare_tx.clone(),
                 out: to_writer.clone(),
                 bufs: bufs_rx.clone(),
+                telemetry: telemetry.workers[i].clone(),
+                classes: telemetry.classes.clone(),
+                generation: 0,
+                live: cfg.live,
             };
             let h = std::thread::Builder::new()
                 .name(format!("mirador-flow-{i}"))
@@ -723,13 +773,144 @@ impl Sharded {
                 .detect
                 .as_ref()
                 .filter(|e| e.needs_host_stage())
-                .map(|e| host::HostStage::new(e.clone(), n)),
+                .map(|e| host::HostStage::new(e.clone(), n, &telemetry)),
             vpc_progress: vec![None; n],
             vpc_interval: cfg
                 .vpc
                 .as_ref()
                 .map_or(60, |v| v.output.aggregation_interval),
+            host_before: host::HostCounters::default(),
+            telemetry,
+            generation: 0,
+            reload_waiting: 0,
         })
+    }
+
+    /// Runs one captured frame through the reader stage (`ingest`) and
+    /// hands what it decides to the workers: the body of replay's and the
+    /// live pipeline's loops. Anomaly records go to `eve`; returns how many
+    /// records were appended (the workers' finished ones included).
+    pub fn process(
+        &mut self,
+        ingest: &mut Ingest,
+        ts: Timestamp,
+        linktype: u32,
+        frame: &[u8],
+        pcap_cnt: u64,
+        eve: &mut Vec<u8>,
+    ) -> u64 {
+        let before = eve.len();
+        let verdict = ingest.process(ts, linktype, frame, pcap_cnt, eve);
+        let mut records = u64::from(eve.len() > before);
+        self.observe(ts);
+        if let Some(m) = ingest.last_mirror() {
+            self.tunnel(ts, m, frame.len(), pcap_cnt);
+        }
+        match verdict {
+            mirador_engine::Verdict::Inspect {
+                session,
+                mirror,
+                packet,
+            } => self.inspect(ingest, ts, session, mirror, &packet, pcap_cnt),
+            mirador_engine::Verdict::Duplicate {
+                session,
+                mirror,
+                packet,
+                fuller: true,
+            } => self.fill(ingest, ts, session, mirror, &packet, pcap_cnt),
+            _ => {}
+        }
+        records += self.drain(eve);
+        records
+    }
+
+    /// Whether a worker has died (a bug).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// What the workers publish for the metrics endpoint.
+    pub fn telemetry(&self) -> std::sync::Arc<telemetry::Telemetry> {
+        self.telemetry.clone()
+    }
+
+    /// Live capture's clock: moves the watermark to `now` (if later) and
+    /// sends every shard its partial batch and the watermark, so that
+    /// flows time out and records come out while traffic is quiet. Reads
+    /// no packet.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.watermark = Some(self.watermark.map_or(now, |w| w.max(now)));
+        if let Some(w) = self.watermark {
+            self.defrag.expire(w);
+        }
+        for shard in 0..self.senders.len() {
+            if !self.filling[shard].packets.is_empty() || self.last_sent_wm[shard] != self.watermark
+            {
+                self.send(shard);
+            }
+        }
+    }
+
+    /// Switches every worker to a new rule set at this point of the
+    /// packet stream: each worker gets the instruction after every packet
+    /// handed over so far, and this call waits (appending the records that
+    /// arrive meanwhile to `out`) until all have switched, so that no
+    /// packet is inspected by a mix of rule sets and the host-keyed stage
+    /// sees every match of the old set before it is replaced. Returns the
+    /// records appended. Nothing is dropped: the reader simply does not
+    /// read for that long (milliseconds: the queued batches).
+    pub fn reload(
+        &mut self,
+        detect: Option<std::sync::Arc<mirador_detect::engine::Engine>>,
+        app: app::AppConfig,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        self.generation = self.generation.wrapping_add(1);
+        for shard in 0..self.senders.len() {
+            self.send(shard);
+            self.filling[shard].control = Some(Control::Reload {
+                detect: detect.clone(),
+                app: app.clone(),
+                generation: self.generation,
+            });
+            self.send(shard);
+        }
+        self.reload_waiting = if self.failed { 0 } else { self.senders.len() };
+        let mut records = 0;
+        while self.reload_waiting > 0 {
+            match self.from_workers.recv() {
+                Ok(msg) => records += self.take(msg, out),
+                Err(_) => break,
+            }
+        }
+        // Every old-rule match is in: apply them all, then start afresh.
+        if let Some(mut h) = self.host.take() {
+            for w in 0..self.senders.len() {
+                records += h.finish(w, out);
+            }
+            self.host_before = self.host_before.plus(&h.counters);
+        }
+        self.host = detect
+            .filter(|e| e.needs_host_stage())
+            .map(|e| host::HostStage::new(e, self.senders.len(), &self.telemetry));
+        records
+    }
+
+    /// The reader side's counters now, and the workers' latest published
+    /// snapshots, for a periodic `stats` record.
+    pub fn snapshot(&self) -> RuntimeStats {
+        RuntimeStats {
+            workers: self.telemetry.snapshots(),
+            no_flow: self.stats.no_flow,
+            worker_failed: self.failed,
+            defrag: self.defrag.counters().clone(),
+            vpc: self.vpc_writer.as_ref().map(|w| w.stats()),
+            vpc_error: self.vpc_error.clone(),
+            host: self
+                .host
+                .as_ref()
+                .map_or(self.host_before, |h| self.host_before.plus(&h.counters)),
+        }
     }
 
     /// Workers.
@@ -1182,9 +1363,10 @@ impl Sharded {
             }
         }
         self.stats.vpc_error = self.vpc_error.take();
-        if let Some(h) = &self.host {
-            self.stats.host = h.counters;
-        }
+        self.stats.host = self
+            .host
+            .as_ref()
+            .map_or(self.host_before, |h| self.host_before.plus(&h.counters));
         self.stats.worker_failed = self.failed;
         self.stats.defrag = self.defrag.counters().clone();
         Ok((self.stats, records))
@@ -1239,6 +1421,10 @@ impl Sharded {
                 Some(h) => h.push(worker, events, done, out),
                 None => 0,
             },
+            ToWriter::Reloaded => {
+                self.reload_waiting = self.reload_waiting.saturating_sub(1);
+                0
+            }
             ToWriter::Done(i, s) => {
                 let mut n = 0;
                 if let Some(h) = self.host.as_mut() {
@@ -1251,6 +1437,38 @@ impl Sharded {
             }
         }
     }
+}
+
+/// Writes a `stats` record: the reader stage's counters (`ingest`), the
+/// workers' (`rt`), and Suricata's `stats.detect` layout with the rule
+/// counts.
+pub fn write_stats_record(
+    out: &mut Vec<u8>,
+    ts: Timestamp,
+    uptime_secs: u64,
+    ingest: &Ingest,
+    rt: &RuntimeStats,
+    rules: (u64, u64),
+) {
+    mirador_engine::write_stats_record_with(out, ts, uptime_secs, ingest, |s| {
+        rt.write(s, ingest);
+        let (loaded, failed) = rules;
+        s.obj("detect", |d| {
+            d.objs("engines", std::iter::once(()), |e, _| {
+                e.u64("id", 0)
+                    .u64("rules_loaded", loaded)
+                    .u64("rules_failed", failed);
+            })
+            .u64(
+                "alert",
+                rt.workers.iter().map(|w| w.alerts).sum::<u64>() + rt.host.alerts,
+            )
+            .u64(
+                "alerts_suppressed",
+                rt.workers.iter().map(|w| w.suppressed).sum::<u64>() + rt.host.suppressed,
+            );
+        });
+    });
 }
 
 /// Whether Suricata decodes an ICMPv6 message of type `t`, code `c` as an

@@ -36,6 +36,29 @@ pub struct FlowUser {
     /// on the raw stream when it inspects the transaction, and a rule may
     /// wait for later data (a body) while the bytes it needs go by.
     pub raw: Option<Box<[Vec<u8>; 2]>>,
+    /// The rule-set generation its detection state belongs to (see
+    /// [`FlowUser::rebase`]).
+    pub generation: u32,
+}
+
+impl FlowUser {
+    /// Moves a flow that began under an earlier rule set onto generation
+    /// `generation`: its flowbits and flowints, and its transactions'
+    /// inspection progress, name rules of the old set, so they are
+    /// dropped. Transactions already under way are not inspected by the
+    /// new rules (they would otherwise alert on data they saw only part
+    /// of); later transactions and all stream and packet data are.
+    pub fn rebase(&mut self, generation: u32) {
+        self.generation = generation;
+        self.vars = Default::default();
+        if let Some(app) = self.app.as_deref_mut() {
+            for t in app.txs.iter_mut() {
+                t.det = Default::default();
+                t.done = [true, true];
+                t.frozen = true;
+            }
+        }
+    }
 }
 
 /// Bytes of each direction kept in [`FlowUser::raw`].

@@ -166,6 +166,15 @@ pub(crate) struct Worker {
     pub spare: Sender<Batch>,
     pub out: Sender<ToWriter>,
     pub bufs: Receiver<Vec<u8>>,
+    /// Counters the metrics endpoint reads.
+    pub telemetry: Arc<crate::telemetry::WorkerTelemetry>,
+    /// Classtype labels of the alert counters.
+    pub classes: Arc<crate::telemetry::ClassNames>,
+    /// The rule-set generation (bumped by each reload).
+    pub generation: u32,
+    /// Live capture: packet times are the kernel's receive times, so the
+    /// processing latency is measured.
+    pub live: bool,
 }
 
 /// The worker's state besides the table (split so that a flow borrowed
@@ -203,6 +212,15 @@ struct State {
     cur_cnt: u64,
     /// The (empty) flow variables a flowless packet is matched with.
     no_vars: mirador_detect::flowvars::FlowVars,
+    /// Each rule's alert counter slot, by signature index.
+    alert_slots: Vec<u16>,
+    /// Alerts per counter slot (class × severity).
+    alerts_by: Vec<u64>,
+    alerts_dirty: bool,
+    /// Processing latency (live only).
+    latency: crate::telemetry::LocalHistogram,
+    busy_ns: u64,
+    last_snapshot: Option<std::time::Instant>,
 }
 
 impl Worker {
@@ -225,9 +243,21 @@ impl Worker {
             host_seq: 0,
             cur_cnt: 0,
             no_vars: Default::default(),
+            alert_slots: self
+                .shared
+                .detect
+                .as_deref()
+                .map(|e| self.classes.slots(e))
+                .unwrap_or_default(),
+            alerts_by: vec![0; crate::telemetry::MAX_CLASSES * crate::telemetry::SEVERITIES],
+            alerts_dirty: false,
+            latency: Default::default(),
+            busy_ns: 0,
+            last_snapshot: None,
         };
         let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
         while let Ok(mut batch) = self.rx.recv() {
+            let started = std::time::Instant::now();
             for (s, ctx) in batch.labels.drain(..) {
                 let s = s as usize;
                 if st.sessions.len() <= s {
@@ -274,6 +304,19 @@ impl Worker {
             if self.shared.vpc.is_some() {
                 self.send_vpc(&mut st);
             }
+            if let Some(c) = batch.control.take() {
+                self.control(c, &mut st);
+            }
+            if self.live {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+                for m in &batch.packets {
+                    let ns = u64::try_from(now.saturating_sub(m.ts.as_nanos())).unwrap_or(0);
+                    st.latency.observe(ns, 1);
+                }
+            }
+            self.publish(&mut st, started);
             batch.clear();
             let _ = self.spare.send(batch);
         }
@@ -286,9 +329,83 @@ impl Worker {
         self.flush(&mut st);
         st.stats.table = *self.table.counters();
         st.stats.budget = st.budget;
+        st.last_snapshot = None;
+        self.publish(&mut st, std::time::Instant::now());
         let _ = self
             .out
             .send(ToWriter::Done(self.index, Box::new(st.stats)));
+    }
+
+    /// Acts on a control message, after the batch's packets.
+    fn control(&mut self, c: crate::Control, st: &mut State) {
+        match c {
+            crate::Control::Reload {
+                detect,
+                app,
+                generation,
+            } => {
+                // Everything the old rule set left in the worker's own
+                // state: variable-set lookups and matching scratch space
+                // are per rule set. Flows are moved over as they are met
+                // (`FlowUser::rebase`).
+                st.var_sets.clear();
+                st.scratch = Scratch::default();
+                st.alert_slots = detect
+                    .as_deref()
+                    .map(|e| self.classes.slots(e))
+                    .unwrap_or_default();
+                self.shared.app = app;
+                self.shared.app.resolve(detect.as_deref());
+                self.shared.detect = detect;
+                self.generation = generation;
+                let _ = self.out.send(ToWriter::Reloaded);
+            }
+        }
+    }
+
+    /// Publishes the running totals for the metrics endpoint (relaxed
+    /// stores: this worker is their only writer), and every
+    /// [`SNAPSHOT_EVERY`](crate::telemetry::SNAPSHOT_EVERY) (and at the
+    /// end) a full copy of its counters.
+    fn publish(&self, st: &mut State, started: std::time::Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = &*self.telemetry;
+        let now = std::time::Instant::now();
+        st.busy_ns = st
+            .busy_ns
+            .saturating_add(u64::try_from(now.duration_since(started).as_nanos()).unwrap_or(0));
+        let c = self.table.counters();
+        t.packets.store(st.stats.packets, Relaxed);
+        t.busy_ns.store(st.busy_ns, Relaxed);
+        t.queue_depth.store(self.rx.len() as u64, Relaxed);
+        t.flows_created.store(c.created, Relaxed);
+        t.flows_active.store(self.table.len() as u64, Relaxed);
+        t.flows_evicted.store(c.forced + c.cap_hits, Relaxed);
+        t.emergency
+            .store(u64::from(c.emergency_entered > c.emergency_over), Relaxed);
+        t.gaps.store(st.stats.streams.gaps, Relaxed);
+        t.overlaps.store(st.stats.streams.overlaps, Relaxed);
+        t.reassembly_bytes.store(st.budget.bytes, Relaxed);
+        if st.alerts_dirty {
+            st.alerts_dirty = false;
+            for (a, v) in t.alerts.iter().zip(&st.alerts_by) {
+                a.store(*v, Relaxed);
+            }
+        }
+        if self.live {
+            st.latency.publish(&t.latency);
+        }
+        if st
+            .last_snapshot
+            .is_none_or(|l| now.duration_since(l) >= crate::telemetry::SNAPSHOT_EVERY)
+            && let Ok(mut g) = t.snapshot.try_lock()
+        {
+            let snap = g.get_or_insert_with(WorkerStats::default);
+            snap.clone_from(&st.stats);
+            snap.table = *c;
+            snap.budget = st.budget;
+            st.last_snapshot = Some(now);
+        }
     }
 
     fn packet(
@@ -318,6 +435,9 @@ impl Worker {
                     t.user.session = m.session;
                     t.user.mirror = m.mirror;
                     t.user.icmp = m.icmp;
+                    t.user.generation = self.generation;
+                } else if t.user.generation != self.generation {
+                    t.user.rebase(self.generation);
                 }
                 if let Some((format, interval)) = &self.shared.vpc {
                     let d = usize::from(m.dir == Direction::HiToLo);
@@ -669,6 +789,9 @@ impl Worker {
         let engine = self.shared.detect.clone();
         match self.table.update_existing(&m.key, &pkt, ended) {
             Some(t) => {
+                if t.user.generation != self.generation {
+                    t.user.rebase(self.generation);
+                }
                 if let Some(engine) = engine {
                     let established = if m.key.proto == proto::TCP {
                         t.user.tcp.state().is_established()
@@ -769,6 +892,9 @@ impl Worker {
     fn end_flows(&self, ended: &mut Vec<EndedFlow<FlowUser>>, st: &mut State) {
         // `&self`: the shared settings only.
         for mut e in ended.drain(..) {
+            if e.user.generation != self.generation {
+                e.user.rebase(self.generation);
+            }
             if e.key.proto == proto::TCP {
                 e.user.tcp.flush();
                 // What remains of the streams is inspected at the end of
@@ -1652,5 +1778,10 @@ fn emit_alert(
     } else {
         st.records += 1;
         st.stats.alerts += 1;
+        let slot = st.alert_slots.get(mt.sig as usize).copied().unwrap_or(0);
+        if let Some(n) = st.alerts_by.get_mut(usize::from(slot)) {
+            *n += 1;
+            st.alerts_dirty = true;
+        }
     }
 }

@@ -469,7 +469,7 @@ impl TxCtx<'_> {
         vars: &mut mirador_detect::flowvars::FlowVars,
         st: &mut State,
     ) {
-        let Some(engine) = self.engine else {
+        let Some(engine) = self.engine.filter(|_| !track.frozen) else {
             return;
         };
         for (d, dir) in [TxDir::ToServer, TxDir::ToClient].into_iter().enumerate() {
