@@ -1,7 +1,7 @@
 //! `mirador`: an IDS sensor for AWS VPC Traffic Mirroring.
 //!
 //! This binary wires the command line to the library crates: `replay`
-//! (pcap → EVE JSON), `check-config`, `check-rules`, `aws import`,
+//! (pcap → EVE JSON), `run` (the live sensor), `check-config`, `check-rules`, `aws import`,
 //! `pcap encap` and `send`.
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod commands;
+mod logging;
 
 /// An IDS sensor for AWS VPC Traffic Mirroring: VXLAN, GENEVE (Gateway Load
 /// Balancer) and ERSPAN decapsulation, mirror sessions and filters, EVE JSON.
@@ -24,6 +25,10 @@ struct Cli {
 enum Command {
     /// Replay pcap/pcapng files through the sensor and write EVE JSON.
     Replay(ReplayArgs),
+    /// Run as a Traffic Mirror target: receive VXLAN (UDP 4789) and GENEVE
+    /// (UDP 6081), answer health checks, serve /metrics; SIGHUP reloads,
+    /// SIGTERM drains and stops.
+    Run(RunArgs),
     /// Load rule files as `replay` would and report what loads and why
     /// the rest does not (like `suricata -T`).
     CheckRules {
@@ -87,6 +92,33 @@ pub struct ReplayArgs {
     /// Capture files (pcap or pcapng), replayed in order.
     #[arg(required = true, value_name = "PCAP")]
     pub pcaps: Vec<PathBuf>,
+}
+
+/// Options of `mirador run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// mirador YAML config (default: the embedded default config). SIGHUP
+    /// reads it again.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override a config key by its dotted path, with Suricata's value
+    /// syntax (yes/no, sizes like 1mb). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Rule files; replaces the config's rule files (repeatable; read again
+    /// on reload).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Run without signatures.
+    #[arg(long, conflicts_with = "rules")]
+    pub no_rules: bool,
+    /// Where to write EVE JSON; `-` is standard output (default: the
+    /// config's `outputs.eve.filename`).
+    #[arg(long, value_name = "PATH")]
+    pub eve: Option<PathBuf>,
+    /// Worker threads (default: the CPUs available; config key `workers`).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +220,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => commands::replay::run(&args),
+        Command::Run(args) => commands::run::run(&args),
         Command::CheckConfig { file, set } => commands::check_config(&file, &set),
         Command::CheckRules {
             json,

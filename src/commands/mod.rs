@@ -9,6 +9,7 @@ use mirador_config::Config;
 pub mod encap;
 pub mod replay;
 pub mod rules;
+pub mod run;
 pub mod send;
 
 /// Loads the configuration: `file`, or the embedded default, with `--set`

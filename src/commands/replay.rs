@@ -137,6 +137,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         &ingest,
         &rt,
         rule_counts,
+        None,
     );
     eve_records += 1;
     out.write_all(&eve).context("writing EVE")?;

@@ -133,26 +133,26 @@ impl UdpReceiver {
     /// Reads up to the configured batch of datagrams and calls `f` for
     /// each, in arrival order; returns how many were read. Waits up to the
     /// poll interval for the first one (`Ok(0)` when none came) unless
-    /// `nonblocking`, when it returns at once. Interrupted calls are
-    /// retried.
+    /// `nonblocking`, when it returns at once. An interrupted call returns
+    /// `Ok(0)` too.
     pub fn recv_batch(
         &mut self,
         nonblocking: bool,
         f: impl FnMut(Datagram<'_>),
     ) -> io::Result<usize> {
-        loop {
-            match sys::recv_batch(&self.socket, &mut self.landing, self.batch, nonblocking, f) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Ok(0);
-                }
-                r => return r,
+        match sys::recv_batch(&self.socket, &mut self.landing, self.batch, nonblocking, f) {
+            // A signal or the poll interval: nothing read, the caller polls again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(0)
             }
+            r => r,
         }
     }
 

@@ -31,6 +31,7 @@
 
 pub mod app;
 mod host;
+pub mod live;
 pub mod ordered;
 mod record;
 pub mod telemetry;
@@ -1449,8 +1450,18 @@ pub fn write_stats_record(
     ingest: &Ingest,
     rt: &RuntimeStats,
     rules: (u64, u64),
+    capture: Option<(u64, u64)>,
 ) {
     mirador_engine::write_stats_record_with(out, ts, uptime_secs, ingest, |s| {
+        // Suricata's `stats.capture` of its live capture methods: what the
+        // sockets received and what the kernel dropped before that.
+        if let Some((packets, drops)) = capture {
+            s.obj("capture", |c| {
+                c.u64("kernel_packets", packets)
+                    .u64("kernel_drops", drops)
+                    .u64("errors", 0);
+            });
+        }
         rt.write(s, ingest);
         let (loaded, failed) = rules;
         s.obj("detect", |d| {

@@ -1,0 +1,267 @@
+//! A `mirador run` process for tests: started on loopback with ports the
+//! kernel picks (read back from its JSON log), scraped, signalled and
+//! stopped.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running sensor.
+pub struct Sensor {
+    child: Option<Child>,
+    /// Its VXLAN socket.
+    pub udp: SocketAddr,
+    /// Its HTTP endpoint.
+    pub http: SocketAddr,
+    /// Its TCP health-check listener.
+    pub tcp: SocketAddr,
+    /// Its EVE file.
+    pub eve: PathBuf,
+    logs: Arc<Mutex<Vec<Value>>>,
+    /// Its scratch folder.
+    pub dir: tempfile::TempDir,
+}
+
+/// The field `key` of a JSON log line (tracing's `fields`, or top level).
+pub fn field<'a>(line: &'a Value, key: &str) -> Option<&'a Value> {
+    line.get("fields")
+        .and_then(|f| f.get(key))
+        .or_else(|| line.get(key))
+}
+
+fn message(line: &Value) -> &str {
+    field(line, "message").and_then(Value::as_str).unwrap_or("")
+}
+
+impl Sensor {
+    /// Starts `mirador run ARGS` on loopback: VXLAN on one socket, no
+    /// GENEVE, JSON logs; waits until it runs.
+    pub fn start(args: &[&str]) -> Sensor {
+        let dir = tempfile::tempdir().unwrap();
+        let eve = dir.path().join("eve.json");
+        Self::start_in(dir, &eve, args)
+    }
+
+    /// The same, with the EVE output at `eve`.
+    pub fn start_in(dir: tempfile::TempDir, eve: &Path, args: &[&str]) -> Sensor {
+        let mut cmd = super::common::mirador();
+        cmd.arg("run")
+            .arg("--eve")
+            .arg(eve)
+            .args([
+                "--set",
+                "listen.vxlan=[\"127.0.0.1:0\"]",
+                "--set",
+                "listen.geneve=[]",
+                "--set",
+                "listen.sockets=1",
+                "--set",
+                "http.listen=[\"127.0.0.1:0\"]",
+                "--set",
+                "health.tcp=[\"127.0.0.1:0\"]",
+                "--set",
+                "logging.format=json",
+            ])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("mirador run");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let v =
+                        serde_json::from_str(&line).unwrap_or_else(|_| Value::String(line.clone()));
+                    logs.lock().unwrap().push(v);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let (mut udp, mut http, mut tcp) = (None, None, None);
+        loop {
+            {
+                let l = logs.lock().unwrap();
+                for line in l.iter() {
+                    let addr = |k: &str| {
+                        field(line, k)
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<SocketAddr>().ok())
+                    };
+                    match message(line) {
+                        "listening" => udp = udp.or(addr("bound")),
+                        m if m.starts_with("HTTP endpoint") => http = http.or(addr("address")),
+                        "TCP health check" => tcp = tcp.or(addr("address")),
+                        _ => {}
+                    }
+                }
+                if l.iter().any(|line| message(line) == "mirador running") {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "mirador run exited ({status}) before running: {:?}",
+                    logs.lock().unwrap()
+                );
+            }
+            assert!(Instant::now() < deadline, "mirador run did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Sensor {
+            child: Some(child),
+            udp: udp.expect("the VXLAN socket's address in the log"),
+            http: http.expect("the HTTP endpoint's address in the log"),
+            tcp: tcp.expect("the health check's address in the log"),
+            eve: eve.to_path_buf(),
+            logs,
+            dir,
+        }
+    }
+
+    /// An HTTP request: (status, body).
+    pub fn request(&self, method: &str, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.http).expect("connect to the HTTP endpoint");
+        s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// `GET /metrics`, parsed: series (name and labels, as written) to value.
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let (status, body) = self.request("GET", "/metrics");
+        assert_eq!(status, 200, "{body}");
+        parse_metrics(&body)
+    }
+
+    /// Waits until the sum of `name`'s series reaches `at_least`.
+    pub fn wait_metric(&self, name: &str, at_least: f64, within: Duration) -> f64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = sum(&self.metrics(), name);
+            if v >= at_least {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} stayed at {v}, below {at_least}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends signal `sig` (a `libc::SIG*`).
+    pub fn signal(&self, sig: i32) {
+        let pid = self.child.as_ref().unwrap().id();
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} {pid}");
+    }
+
+    /// Log lines so far.
+    pub fn logs(&self) -> Vec<Value> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Log lines whose message is `m`.
+    pub fn logged(&self, m: &str) -> Vec<Value> {
+        self.logs()
+            .into_iter()
+            .filter(|l| message(l) == m)
+            .collect()
+    }
+
+    /// SIGTERM, then waits for the exit: its status and the EVE records.
+    pub fn stop(mut self) -> (ExitStatus, Vec<Value>) {
+        self.signal(15);
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "mirador run did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The log thread reads to the end of the pipe.
+        std::thread::sleep(Duration::from_millis(100));
+        (status, read_eve(&self.eve))
+    }
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every record of an EVE file.
+pub fn read_eve(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad EVE line {l:?}: {e}")))
+        .collect()
+}
+
+/// Prometheus text: series to value (comments skipped).
+pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if let Some((series, value)) = line.rsplit_once(' ') {
+            let v = match value {
+                "+Inf" => f64::INFINITY,
+                v => v.parse().unwrap_or(f64::NAN),
+            };
+            m.insert(series.to_string(), v);
+        }
+    }
+    m
+}
+
+/// The metric name of a series.
+pub fn name_of(series: &str) -> &str {
+    series.split('{').next().unwrap_or(series)
+}
+
+/// The sum of every series of metric `name`.
+pub fn sum(m: &BTreeMap<String, f64>, name: &str) -> f64 {
+    m.iter()
+        .filter(|(s, _)| name_of(s) == name)
+        .map(|(_, v)| *v)
+        .sum()
+}
