@@ -356,9 +356,17 @@ fn reload(
                 );
             }
             let app = mirador_runtime::app::AppConfig::from_config(&config.app_layer);
-            if cmd
-                .send(Command::Reload(Box::new(Reload { detect, app, rules })))
-                .is_err()
+            let (done, switched) = crossbeam_channel::bounded(1);
+            let reload = Reload {
+                detect,
+                app,
+                rules,
+                done: Some(done),
+            };
+            // Answered once every worker has switched (the queued batches
+            // are processed first: milliseconds).
+            if cmd.send(Command::Reload(Box::new(reload))).is_err()
+                || switched.recv_timeout(Duration::from_secs(60)).is_err()
             {
                 return Err("the pipeline has stopped".into());
             }

@@ -62,8 +62,10 @@ const LINGER: Duration = Duration::from_millis(500);
 /// Most bytes read while lingering.
 const LINGER_BYTES: usize = 64 * 1024;
 
-/// The content type of `/metrics`: the Prometheus text format 0.0.4.
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The content type of `/metrics`: OpenMetrics text, which prometheus-client
+/// writes (counter families named without `_total`, a final `# EOF`) and
+/// Prometheus negotiates.
+pub const METRICS_CONTENT_TYPE: &str = super::metrics::CONTENT_TYPE;
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// What the endpoint serves; implemented by the live sensor.

@@ -61,6 +61,8 @@ pub struct Reload {
     pub app: crate::app::AppConfig,
     /// Rules loaded and skipped, for metrics and `stats.detect`.
     pub rules: (u64, u64),
+    /// Told once every worker has switched.
+    pub done: Option<Sender<()>>,
 }
 
 /// The pipeline's settings.
@@ -242,6 +244,9 @@ pub fn run(
                     state.rules_loaded.store(rules.0, Relaxed);
                     state.rules_skipped.store(rules.1, Relaxed);
                     state.reloads.fetch_add(1, Relaxed);
+                    if let Some(done) = r.done {
+                        let _ = done.send(());
+                    }
                 }
                 Command::Reopen => {
                     write(&mut out, &mut eve, &mut eve_error);
