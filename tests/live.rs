@@ -96,10 +96,15 @@ fn vxlan_pcap(dir: &Path, name: &str, frames: &[Vec<u8>]) -> PathBuf {
 
 /// `mirador send ARGS PCAP` to the sensor; returns the datagrams sent.
 fn send(sensor: &Sensor, args: &[&str], pcap: &Path) -> u64 {
+    send_to(&sensor.udp.to_string(), args, pcap)
+}
+
+/// `mirador send --to TO ARGS PCAP`; returns the datagrams sent.
+fn send_to(to: &str, args: &[&str], pcap: &Path) -> u64 {
     let out = mirador()
         .arg("send")
         .arg("--to")
-        .arg(sensor.udp.to_string())
+        .arg(to)
         .args(args)
         .arg(pcap)
         .output()
@@ -383,4 +388,140 @@ fn sigterm_loses_nothing() {
         total(&acc["dropped"]) + acc["inspected"].as_u64().unwrap(),
         received
     );
+}
+
+#[test]
+fn geneve_and_ipv6_listeners_receive() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Sensor::start(&[
+        "--no-rules",
+        "--workers",
+        "1",
+        "--set",
+        "listen.vxlan=[\"127.0.0.1:0\", \"[::1]:0\"]",
+        "--set",
+        "listen.geneve=[\"127.0.0.1:0\"]",
+    ]);
+    let find = |prefix: &str| {
+        s.listeners
+            .iter()
+            .find(|(n, _)| n.starts_with(prefix))
+            .map(|(_, a)| *a)
+    };
+    let geneve = find("geneve 127.0.0.1").expect("a GENEVE socket");
+    // Plain frames, wrapped as a Gateway Load Balancer endpoint delivers them.
+    let plain = dir.path().join("plain.pcap");
+    let records: Vec<Record> = inner_frames(5, 5)
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| Record::new(1_700_000_000_000_000_000 + i as u64 * 1000, f))
+        .collect();
+    std::fs::write(&plain, pcap(1, TsResolution::Micro, &records).unwrap()).unwrap();
+    let sent_gwlb = send_to(&geneve.to_string(), &["--gwlb", "--vni", "77"], &plain);
+    let mut sent = sent_gwlb;
+    // IPv6, where the host has it (the socket is skipped with a warning otherwise).
+    let v6 = find("vxlan [::1]");
+    if let Some(a) = v6 {
+        let cap = vxlan_pcap(dir.path(), "v6.pcap", &inner_frames(5, 6));
+        sent += send_to(&a.to_string(), &[], &cap);
+    }
+    s.wait_metric(
+        "mirador_packets_received_total",
+        sent as f64,
+        Duration::from_secs(30),
+    );
+    let m = s.metrics();
+    let geneve_label =
+        format!("mirador_listener_datagrams_total{{listener=\"geneve 127.0.0.1:0\"}}");
+    assert_eq!(
+        m.get(&geneve_label).copied(),
+        Some(sent_gwlb as f64),
+        "{m:?}"
+    );
+    let (status, records) = s.stop();
+    assert!(status.success());
+    let acc = final_accounting(&records);
+    assert_eq!(balanced(&acc), sent);
+    assert_eq!(acc["inspected"].as_u64(), Some(sent));
+    let gwlb: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["mirror"]["encap"] == "gwlb")
+        .collect();
+    assert!(!gwlb.is_empty(), "GWLB-wrapped flows");
+    for r in &gwlb {
+        assert_eq!(r["mirror"]["vni"], 77, "{r}");
+        // The address enclosing the VXLAN: the source ENI (the sender wraps
+        // as 10.0.1.15), not the GENEVE sender.
+        assert_eq!(r["mirror"]["outer_src_ip"], "10.0.1.15", "{r}");
+    }
+    if v6.is_some() {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["mirror"]["outer_src_ip"] == "0000:0000:0000:0000:0000:0000:0000:0001"),
+            "flows received on the IPv6 socket carry the IPv6 source"
+        );
+    }
+}
+
+#[test]
+fn sighup_reopens_the_eve_file_and_rotation_loses_nothing() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("live.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let s = Sensor::start(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--workers",
+        "2",
+        "--set",
+        "flow-timeouts.tcp.closed=0",
+    ]);
+    send(
+        &s,
+        &[],
+        &vxlan_pcap(dir.path(), "a.pcap", &inner_frames(10, 1)),
+    );
+    s.wait_metric("mirador_alerts_total", 30.0, Duration::from_secs(30));
+    // What logrotate does: move the file, then SIGHUP.
+    std::thread::sleep(Duration::from_millis(300)); // a tick writes what is pending
+    let moved = s.dir.path().join("eve.json.1");
+    std::fs::rename(&s.eve, &moved).unwrap();
+    s.signal(1);
+    s.wait_metric("mirador_reloads_total", 1.0, Duration::from_secs(60));
+    // The moved file is complete once reopened (the sensor's folder goes
+    // with the sensor: read it now).
+    std::thread::sleep(Duration::from_millis(300));
+    let old = sensor::read_eve(&moved);
+    send(
+        &s,
+        &[],
+        &vxlan_pcap(dir.path(), "b.pcap", &inner_frames(10, 2)),
+    );
+    s.wait_metric("mirador_alerts_total", 60.0, Duration::from_secs(30));
+    let (status, fresh) = s.stop();
+    assert!(status.success());
+    let tagged = |records: &[Value], tag: &str| {
+        records
+            .iter()
+            .filter(|r| r["event_type"] == "alert")
+            .filter(|r| {
+                [&r["src_ip"], &r["dest_ip"]]
+                    .iter()
+                    .any(|a| a.as_str().is_some_and(|a| a.starts_with(tag)))
+            })
+            .count()
+    };
+    // Every record is in one file or the other, none in both.
+    assert_eq!(tagged(&old, "10.1.") + tagged(&fresh, "10.1."), 30);
+    assert_eq!(tagged(&old, "10.2.") + tagged(&fresh, "10.2."), 30);
+    assert_eq!(
+        tagged(&fresh, "10.2."),
+        30,
+        "after the SIGHUP, records go to the new file"
+    );
+    assert!(tagged(&old, "10.1.") > 0, "before it, to the moved one");
+    assert!(fresh.iter().any(|r| r["event_type"] == "stats"));
 }

@@ -20,6 +20,19 @@ const BUILTIN: &[(&str, &str)] = &[(
     include_str!("../../rules/mirador.rules"),
 )];
 
+/// Whether warnings go to the structured log (`mirador run`) rather than
+/// plain stderr lines (`replay`, `check-rules`).
+pub static LOG_WARNINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A loading warning.
+fn warn(msg: &str) {
+    if LOG_WARNINGS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!("{msg}");
+    } else {
+        eprintln!("mirador: warning: {msg}");
+    }
+}
+
 /// The rule files to load: `--rules`, else the config's `rule-files`
 /// (relative ones under `default-rule-path`; `builtin:` names as they are).
 pub fn rule_paths(config: &Config, cli: &[PathBuf]) -> Vec<PathBuf> {
@@ -56,7 +69,7 @@ fn classifications(config: &Config) -> Result<Classifications> {
     let text = read(Path::new(f), "classification file")?;
     let (c, errors) = Classifications::from_config(f, &text);
     for e in errors {
-        eprintln!("mirador: warning: {e}");
+        warn(&e.to_string());
     }
     Ok(c)
 }
@@ -133,7 +146,7 @@ pub fn load_rules(config: &Config, paths: &[PathBuf]) -> Result<(Engine, LoadRep
         let text = read(Path::new(f), "threshold file")?;
         let r = mirador_detect::ruleset::apply_threshold_config(&mut sigs, f, &text, &defaults);
         for why in &r.ignored {
-            eprintln!("mirador: warning: {why}");
+            warn(&why.to_string());
         }
     }
     let mut tenants = Vec::new();
@@ -145,7 +158,7 @@ pub fn load_rules(config: &Config, paths: &[PathBuf]) -> Result<(Engine, LoadRep
     }
     let engine = Engine::build(sigs, names, &defaults, &tenants);
     for (sid, why) in &engine.stats().unresolved {
-        eprintln!("mirador: warning: rule {sid}: {why}");
+        warn(&format!("rule {sid}: {why}"));
     }
     Ok((engine, report))
 }

@@ -52,6 +52,7 @@ enum Event {
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let config = super::load_config(args.config.as_deref(), &args.set)?;
     crate::logging::init(&config.logging)?;
+    super::rules::LOG_WARNINGS.store(true, Relaxed);
     if args.workers == Some(0) {
         bail!("--workers 0: at least one worker is needed");
     }

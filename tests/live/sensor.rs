@@ -17,8 +17,10 @@ use serde_json::Value;
 /// A running sensor.
 pub struct Sensor {
     child: Option<Child>,
-    /// Its VXLAN socket.
+    /// Its (first) VXLAN socket.
     pub udp: SocketAddr,
+    /// Every socket: listener label (`vxlan 127.0.0.1:0`) and bound address.
+    pub listeners: Vec<(String, SocketAddr)>,
     /// Its HTTP endpoint.
     pub http: SocketAddr,
     /// Its TCP health-check listener.
@@ -88,9 +90,11 @@ impl Sensor {
         }
         let deadline = Instant::now() + Duration::from_secs(120);
         let (mut udp, mut http, mut tcp) = (None, None, None);
+        let mut listeners = Vec::new();
         loop {
             {
                 let l = logs.lock().unwrap();
+                listeners.clear();
                 for line in l.iter() {
                     let addr = |k: &str| {
                         field(line, k)
@@ -98,7 +102,15 @@ impl Sensor {
                             .and_then(|s| s.parse::<SocketAddr>().ok())
                     };
                     match message(line) {
-                        "listening" => udp = udp.or(addr("bound")),
+                        "listening" => {
+                            let name = field(line, "listener").and_then(Value::as_str);
+                            if let (Some(n), Some(a)) = (name, addr("bound")) {
+                                listeners.push((n.to_string(), a));
+                                if n.starts_with("vxlan") {
+                                    udp = udp.or(Some(a));
+                                }
+                            }
+                        }
                         m if m.starts_with("HTTP endpoint") => http = http.or(addr("address")),
                         "TCP health check" => tcp = tcp.or(addr("address")),
                         _ => {}
@@ -120,6 +132,7 @@ impl Sensor {
         Sensor {
             child: Some(child),
             udp: udp.expect("the VXLAN socket's address in the log"),
+            listeners,
             http: http.expect("the HTTP endpoint's address in the log"),
             tcp: tcp.expect("the health check's address in the log"),
             eve: eve.to_path_buf(),
@@ -172,6 +185,11 @@ impl Sensor {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
     }
 
     /// Sends signal `sig` (a `libc::SIG*`).

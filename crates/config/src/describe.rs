@@ -242,6 +242,38 @@ impl Config {
         } else {
             let _ = writeln!(w, "outputs.vpc-flow-logs: off");
         }
+        let l = &self.listen;
+        let _ = writeln!(
+            w,
+            "listen (mirador run): vxlan {}; geneve {}; sockets {}; recv-buffer {} bytes; batch {}; queue {}",
+            list(&l.vxlan, "none"),
+            list(&l.geneve, "none"),
+            if l.sockets == 0 {
+                "one per four workers".to_string()
+            } else {
+                l.sockets.to_string()
+            },
+            l.recv_buffer.bytes(),
+            l.batch,
+            l.queue
+        );
+        let _ = writeln!(
+            w,
+            "health: tcp {}; fail-on-overload {}; http {}{}; stats every {}",
+            list(&self.health.tcp, "none"),
+            yes_no(self.health.fail_on_overload),
+            list(&self.http.listen, "none"),
+            if self.http.reload {
+                ""
+            } else {
+                " (reload off)"
+            },
+            if self.stats.enabled {
+                format!("{}s", self.stats.interval)
+            } else {
+                "never".to_string()
+            }
+        );
         let _ = writeln!(w, "rule-files: {}", list(&self.rule_files, "none"));
         if !self.default_rule_path.is_empty() {
             let _ = writeln!(w, "default-rule-path: {}", self.default_rule_path);

@@ -304,6 +304,12 @@ impl Worker {
             if self.shared.vpc.is_some() {
                 self.send_vpc(&mut st);
             }
+            // Live: records go out with every batch (the reader sends one
+            // at least every tick), so they reach the output within a tick
+            // however quiet the traffic; replay waits for a full buffer.
+            if self.live && !st.eve.is_empty() {
+                self.flush(&mut st);
+            }
             if let Some(c) = batch.control.take() {
                 self.control(c, &mut st);
             }

@@ -132,9 +132,12 @@ pub struct Skipped {
 /// The outer IPv4 and UDP headers written in front of a datagram.
 const OUTER_V4: usize = 20 + 8;
 
-/// Bytes of frames a receiver puts in one batch before sending it, even
-/// if fewer than a full `recvmmsg` batch arrived.
-const BATCH_BYTES: usize = 256 << 10;
+/// Bytes of frames after which a receiver sends its batch (it also sends
+/// one whenever the pipeline's queue is empty or the socket had nothing
+/// more). A batch holds at most this plus one `recvmmsg` call's datagrams,
+/// so the queue's memory is bounded by `listen.queue` × sockets × about
+/// this much.
+pub const BATCH_BYTES: usize = 128 << 10;
 
 impl Receivers {
     /// Binds `sockets` sockets per listener and starts their threads,
