@@ -433,7 +433,7 @@ fn geneve_and_ipv6_listeners_receive() {
     );
     let m = s.metrics();
     let geneve_label =
-        format!("mirador_listener_datagrams_total{{listener=\"geneve 127.0.0.1:0\"}}");
+        "mirador_listener_datagrams_total{listener=\"geneve 127.0.0.1:0\"}".to_string();
     assert_eq!(
         m.get(&geneve_label).copied(),
         Some(sent_gwlb as f64),
