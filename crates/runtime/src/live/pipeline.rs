@@ -402,3 +402,116 @@ fn now_ts() -> Timestamp {
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use mirador_detect::engine::Engine;
+    use mirador_detect::flowvars::Names;
+    use mirador_detect::signature::{CompileCtx, compile};
+    use mirador_rules::{Classifications, Rule, Vars};
+    use mirador_testkit::frame::FrameSpec;
+    use mirador_wire::Timestamp;
+
+    use crate::{RuntimeConfig, Sharded};
+
+    fn engine(rules: &[&str]) -> Arc<Engine> {
+        let mut names = Names::default();
+        let classes = Classifications::suricata_default();
+        let nopcre = |_: &str| Err(mirador_detect::signature::Skip::Unsupported("pcre".into()));
+        let sigs = rules
+            .iter()
+            .map(|r| {
+                let mut ctx = CompileCtx {
+                    names: &mut names,
+                    classes: &classes,
+                    pcre: &nopcre,
+                    files: None,
+                };
+                compile(Arc::new(Rule::parse(r).expect("parses")), &mut ctx).expect("compiles")
+            })
+            .collect();
+        Arc::new(Engine::build(sigs, names, &Vars::suricata_defaults(), &[]))
+    }
+
+    /// The sids of the alerts in `eve`, in order, with the source port.
+    fn alerts(eve: &[u8]) -> Vec<(u64, u64)> {
+        String::from_utf8_lossy(eve)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["event_type"] == "alert")
+            .map(|r| {
+                (
+                    r["alert"]["signature_id"].as_u64().unwrap_or(0),
+                    r["src_port"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    /// A reload takes effect at one point of the packet stream, for every
+    /// worker: packets handed over before it are inspected by the old rules
+    /// only, those after by the new ones only, flows that span it included;
+    /// and a flowbit set under the old rules does not carry over.
+    #[test]
+    fn a_reload_switches_every_worker_at_one_packet() {
+        let old = engine(&[
+            "alert udp any any -> any any (msg:\"old\"; content:\"ping\"; flowbits:set,seen; sid:1;)",
+        ]);
+        let new = engine(&[
+            "alert udp any any -> any any (msg:\"new\"; content:\"ping\"; sid:2;)",
+            "alert udp any any -> any any (msg:\"bit\"; flowbits:isset,seen; sid:3;)",
+        ]);
+        let config = mirador_config::Config::default();
+        for workers in [1, 3] {
+            let mut rc = RuntimeConfig::from_config(&config, workers);
+            rc.detect = Some(old.clone());
+            let mut sharded = Sharded::start(&rc).expect("workers");
+            let mut ingest = mirador_engine::Ingest::from_config(&config);
+            let mut eve = Vec::new();
+            let mut cnt = 0;
+            let mut feed =
+                |sharded: &mut Sharded, eve: &mut Vec<u8>, ports: std::ops::Range<u16>| {
+                    for p in ports {
+                        cnt += 1;
+                        let f = FrameSpec::udp(
+                            "10.0.0.1".parse().expect("ip"),
+                            "10.0.0.2".parse().expect("ip"),
+                            p,
+                            9999,
+                        )
+                        .payload(b"ping".to_vec())
+                        .build()
+                        .bytes;
+                        let ts = Timestamp::from_secs_nanos(1_700_000_000, cnt as u32 * 1000);
+                        sharded.process(
+                            &mut ingest,
+                            ts,
+                            mirador_wire::linktype::ETHERNET,
+                            &f,
+                            cnt,
+                            eve,
+                        );
+                    }
+                };
+            // Ports 1000-1007 before, 1000-1015 after: half the flows span it.
+            feed(&mut sharded, &mut eve, 1000..1008);
+            let app = crate::app::AppConfig::from_config(&config.app_layer);
+            sharded.reload(Some(new.clone()), app, &mut eve);
+            feed(&mut sharded, &mut eve, 1000..1016);
+            let (_, _) = sharded
+                .finish(|c| {
+                    eve.extend_from_slice(c);
+                    Ok(())
+                })
+                .expect("finish");
+            let mut got = alerts(&eve);
+            got.sort();
+            let mut want: Vec<(u64, u64)> = (1000..1008).map(|p| (1, p)).collect();
+            want.extend((1000..1016).map(|p| (2, p)));
+            want.sort();
+            assert_eq!(got, want, "{workers} workers");
+        }
+    }
+}
