@@ -298,9 +298,10 @@ impl Worker {
                     done: batch.read_upto,
                 });
             }
-            // VPC Flow Logs records go out with every batch (EVE waits for
-            // a full buffer), with this worker's watermark: the writer
-            // closes a file only once every worker has passed its window.
+            // VPC Flow Logs records go out with every batch (replay's EVE
+            // waits for a full buffer), with this worker's watermark: the
+            // writer closes a file only once every worker has passed its
+            // window.
             if self.shared.vpc.is_some() {
                 self.send_vpc(&mut st);
             }
