@@ -37,6 +37,11 @@ fn vx(vni: u32, inner: &[u8]) -> Vec<u8> {
     tunnel::vxlan_frame(ip("10.0.1.15"), ip("10.0.0.100"), 50000, vni, inner)
 }
 
+/// Each inner frame in VXLAN.
+fn vxlan(vni: u32, inner: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    inner.iter().map(|f| vx(vni, f)).collect()
+}
+
 /// A capture of (already encapsulated) frames, 1 ms apart.
 fn write_pcap(dir: &Path, name: &str, frames: &[Vec<u8>]) -> PathBuf {
     let records: Vec<Record> = frames
@@ -100,11 +105,41 @@ fn conversations(n: usize, tag: u8) -> Vec<Vec<u8>> {
     out
 }
 
+/// Inner UDP frames over `flows` flows carrying text for the rules to scan.
+fn udp_load(frames: usize, flows: usize, payload: usize, tag: u8) -> Vec<Vec<u8>> {
+    let text: Vec<u8> = b"abcd12efgh34ijkl56mnop78qrst90uvwx "
+        .iter()
+        .copied()
+        .cycle()
+        .take(payload)
+        .collect();
+    (0..frames)
+        .map(|i| {
+            let f = i % flows;
+            let c = ip(&format!("10.{tag}.{}.{}", f / 200, f % 200 + 1));
+            FrameSpec::udp(c, ip("10.200.1.1"), 20000 + f as u16, 9999)
+                .payload(text.clone())
+                .build()
+                .bytes
+        })
+        .collect()
+}
+
 const LIGHT_RULES: &str = "\
 alert tcp any any -> any any (msg:\"m: request\"; flow:to_server; content:\"GET /m\"; classtype:attempted-recon; sid:9200001; rev:1;)
 alert tcp any any -> any any (msg:\"m: response\"; flow:to_client; content:\"m-ok\"; classtype:misc-activity; sid:9200002; rev:1;)
 alert udp any any -> any 53 (msg:\"m: udp\"; content:\"|de ad be ef|\"; classtype:trojan-activity; sid:9200003; rev:1;)
 ";
+
+// ---------------------------------------------------------------------
+// The final stats record.
+
+fn last_stats(records: &[Value]) -> &Value {
+    &records
+        .iter()
+        .rfind(|r| r["event_type"] == "stats")
+        .expect("a final stats record")["stats"]
+}
 
 // ---------------------------------------------------------------------
 // Records are written while the sensor runs.
@@ -162,4 +197,43 @@ fn records_come_out_while_traffic_is_quiet() {
     }
     let (status, _) = s.stop();
     assert!(status.success());
+}
+
+#[test]
+fn each_eviction_is_counted_once() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Sensor::start(&["--no-rules", "--workers", "1", "--set", "flow.max-flows=50"]);
+    // 300 flows of one packet, in well under emergency-new's timeout:
+    // each flow past the 50th evicts one (reason `forced`).
+    let p = write_pcap(
+        dir.path(),
+        "flows.pcap",
+        &vxlan(2, udp_load(300, 300, 10, 12)),
+    );
+    let sent = send(&s, &["--rate", "5000"], &p);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let evicted = loop {
+        let forced = eve_so_far(&s.eve)
+            .iter()
+            .filter(|r| r["event_type"] == "flow" && r["flow"]["reason"] == "forced")
+            .count() as f64;
+        let m = s.metrics();
+        let evicted = sum(&m, "mirador_flows_evicted_total");
+        if sum(&m, "mirador_packets_received_total") == sent as f64 && forced == 250.0 {
+            assert_eq!(evicted, forced, "one eviction, one forced flow record");
+            break evicted;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{forced} forced flow records of 250; mirador_flows_evicted_total {evicted}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (status, records) = s.stop();
+    assert!(status.success());
+    assert_eq!(
+        last_stats(&records)["flow"]["forced"].as_f64(),
+        Some(evicted)
+    );
 }

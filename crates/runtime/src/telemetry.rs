@@ -85,7 +85,8 @@ pub struct WorkerTelemetry {
     pub flows_created: AtomicU64,
     /// Flows in the table.
     pub flows_active: AtomicU64,
-    /// Flows removed early (emergency mode, table full).
+    /// Flows evicted because the table was full (flow records with
+    /// reason `forced`).
     pub flows_evicted: AtomicU64,
     /// 1 while the table is in emergency mode.
     pub emergency: AtomicU64,

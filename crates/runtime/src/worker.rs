@@ -387,7 +387,9 @@ impl Worker {
         t.queue_depth.store(self.rx.len() as u64, Relaxed);
         t.flows_created.store(c.created, Relaxed);
         t.flows_active.store(self.table.len() as u64, Relaxed);
-        t.flows_evicted.store(c.forced + c.cap_hits, Relaxed);
+        // Flows ended at the cap (reason `forced`); a cap hit that found
+        // room by ending timed-out flows evicts nothing.
+        t.flows_evicted.store(c.forced, Relaxed);
         t.emergency
             .store(u64::from(c.emergency_entered > c.emergency_over), Relaxed);
         t.gaps.store(st.stats.streams.gaps, Relaxed);
