@@ -143,25 +143,22 @@ impl Sensor {
 
     /// An HTTP request: (status, body).
     pub fn request(&self, method: &str, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(self.http).expect("connect to the HTTP endpoint");
-        s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        request(self.http, method, path)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// A size field of `/proc/PID/status` in KiB (`VmHWM`: peak RSS).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"))
     }
 
     /// `GET /metrics`, parsed: series (name and labels, as written) to value.
@@ -187,11 +184,6 @@ impl Sensor {
         }
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
     /// Sends signal `sig` (a `libc::SIG*`).
     pub fn signal(&self, sig: i32) {
         let pid = i32::try_from(self.pid()).unwrap();
@@ -215,6 +207,12 @@ impl Sensor {
 
     /// SIGTERM, then waits for the exit: its status and the EVE records.
     pub fn stop(mut self) -> (ExitStatus, Vec<Value>) {
+        let status = self.stop_process();
+        (status, read_eve(&self.eve))
+    }
+
+    /// SIGTERM, then waits for the exit; its status.
+    pub fn stop_process(&mut self) -> ExitStatus {
         self.signal(15);
         let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -227,7 +225,7 @@ impl Sensor {
         };
         // The log thread reads to the end of the pipe.
         std::thread::sleep(Duration::from_millis(100));
-        (status, read_eve(&self.eve))
+        status
     }
 }
 
@@ -238,6 +236,31 @@ impl Drop for Sensor {
             let _ = c.wait();
         }
     }
+}
+
+/// An HTTP/1.1 request to `addr`: (status, body). The body is read to
+/// the end of the connection (`Connection: close`; mirador's endpoint
+/// never answers chunked).
+pub fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// Every record of an EVE file.
@@ -265,6 +288,17 @@ pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
         }
     }
     m
+}
+
+/// The metric families of an exposition (`# TYPE NAME TYPE` lines): name
+/// to type.
+pub fn parse_types(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("# TYPE ")?.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect()
 }
 
 /// The metric name of a series.
