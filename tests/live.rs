@@ -310,8 +310,8 @@ fn a_broken_rules_file_on_reload_keeps_the_old_rules() {
     assert!(
         sensor::field(&failed[0], "error")
             .and_then(Value::as_str)
-            .is_some_and(|e| e.contains("live.rules")),
-        "the error names the file: {failed:?}"
+            .is_some_and(|e| e.contains("live.rules:1:")),
+        "the error names the file and line: {failed:?}"
     );
     let before = sum(&s.metrics(), "mirador_alerts_total");
     let second = vxlan_pcap(dir.path(), "b.pcap", &inner_frames(10, 2));

@@ -309,15 +309,19 @@ fn load_signatures(config: &Config, args: &RunArgs) -> Result<Signatures> {
         return Ok((None, (0, 0)));
     }
     let (engine, report) = super::rules::load_rules(config, &paths)?;
-    if report.loaded == 0 && !report.skipped.is_empty() {
+    if report.loaded == 0
+        && let Some(first) = report.skipped.first()
+    {
         bail!(
-            "no rule of {} loaded ({} skipped; mirador check-rules says why)",
+            "no rule of {} loaded ({} skipped, the first at {}: {}; mirador check-rules --verbose lists them all)",
             paths
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            report.skipped.len()
+            report.skipped.len(),
+            first.at,
+            first.message
         );
     }
     info!(
