@@ -70,6 +70,8 @@ pub enum EventKind<'a> {
         syn: bool,
         /// An ICMP (v4 or v6) echo request opened it.
         echo: bool,
+        /// Whether (src, dst) are inside the tenant's `HOME_NET`.
+        internal: (bool, bool),
     },
     /// A TCP SYN-ACK from `src` (the responder) to `dst`.
     SynAck {
@@ -119,6 +121,8 @@ pub enum EventKind<'a> {
         start: Timestamp,
         /// TCP: the handshake completed.
         established: bool,
+        /// Whether (src, dst) are inside the tenant's `HOME_NET`.
+        internal: (bool, bool),
     },
     /// A DNS query (over UDP or TCP) from `client`.
     DnsQuery {
@@ -265,6 +269,54 @@ pub struct Detection {
     pub flow: Option<(u16, u16)>,
     /// The `evidence` object, in order.
     pub evidence: Vec<(&'static str, Value)>,
+}
+
+/// Settings by tenant: a default, and overrides for some tenants.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerTenant<C> {
+    /// For tenants without an override.
+    pub default: C,
+    /// Overrides, by tenant number.
+    pub tenants: Vec<(u32, C)>,
+}
+
+impl<C> PerTenant<C> {
+    /// The same settings for every tenant.
+    pub fn all(default: C) -> Self {
+        PerTenant {
+            default,
+            tenants: Vec::new(),
+        }
+    }
+
+    /// The settings of `tenant`.
+    pub fn get(&self, tenant: u32) -> &C {
+        self.tenants
+            .iter()
+            .find(|(t, _)| *t == tenant)
+            .map_or(&self.default, |(_, c)| c)
+    }
+}
+
+/// Traffic a detector leaves alone: sources, destinations (CIDRs) and
+/// ports (the destination port of a flow; for a sweep, the port swept).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Sources never counted (scanners you run, monitoring).
+    pub sources: Vec<ipnet::IpNet>,
+    /// Destinations never counted.
+    pub destinations: Vec<ipnet::IpNet>,
+    /// Destination ports never counted.
+    pub ports: Vec<u16>,
+}
+
+impl Allow {
+    /// Whether a flow from `src` to `dst`:`port` is allowed (not counted).
+    pub fn allows(&self, src: IpAddr, dst: IpAddr, port: Option<u16>) -> bool {
+        self.sources.iter().any(|n| n.contains(&src))
+            || self.destinations.iter().any(|n| n.contains(&dst))
+            || port.is_some_and(|p| self.ports.contains(&p))
+    }
 }
 
 /// Counters every detector keeps.
