@@ -75,7 +75,7 @@ fn classifications(config: &Config) -> Result<Classifications> {
 }
 
 /// Suricata's variables with the config's `vars` over them.
-fn vars_of(base: &Vars, v: &mirador_config::VarsConfig, key: &str) -> Result<Vars> {
+pub fn vars_of(base: &Vars, v: &mirador_config::VarsConfig, key: &str) -> Result<Vars> {
     let mut over = Vars::new();
     for (name, value) in &v.address_groups {
         over.set_address(name, value)

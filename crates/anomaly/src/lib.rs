@@ -300,7 +300,9 @@ impl<C> PerTenant<C> {
 
 /// Traffic a detector leaves alone: sources, destinations (CIDRs) and
 /// ports (the destination port of a flow; for a sweep, the port swept).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// In config: `allow: {sources: [CIDR...], destinations: [...], ports: [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Allow {
     /// Sources never counted (scanners you run, monitoring).
     pub sources: Vec<ipnet::IpNet>,

@@ -176,6 +176,13 @@ pub struct Session {
     /// of the session is inspected).
     #[serde(default)]
     pub filter: Option<String>,
+    /// `bidirectional`: the session mirrors both directions of its traffic (both
+    /// ingress and egress filtered in, and the peers' traffic not split across
+    /// sensors), so the anomaly detectors that count failures (a SYN never answered,
+    /// a SYN-ACK with no SYN) may count it from the start; otherwise they wait until
+    /// a flow of the session shows both directions. Default no.
+    #[serde(default, deserialize_with = "crate::values::de_bool")]
+    pub bidirectional: bool,
     /// `target`: the mirror target, informational (e.g. `tmt-… (network-load-balancer
     /// arn:…)` as written by `mirador aws import`).
     #[serde(default)]

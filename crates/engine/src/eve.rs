@@ -113,21 +113,21 @@ impl<'a> Obj<'a> {
     /// strings with Suricata's.
     pub fn ip(&mut self, k: &str, v: IpAddr) -> &mut Self {
         self.key(k);
-        match v {
-            IpAddr::V4(a) => {
-                let _ = write!(self.out, "\"{a}\"");
+        push_ip(self.out, v);
+        self
+    }
+
+    /// An array of addresses, each written as [`Obj::ip`] writes one.
+    pub fn ips(&mut self, k: &str, v: impl IntoIterator<Item = IpAddr>) -> &mut Self {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, a) in v.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
             }
-            IpAddr::V6(a) => {
-                self.out.push(b'"');
-                for (i, g) in a.segments().iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(b':');
-                    }
-                    let _ = write!(self.out, "{g:04x}");
-                }
-                self.out.push(b'"');
-            }
+            push_ip(self.out, a);
         }
+        self.out.push(b']');
         self
     }
 
@@ -208,6 +208,26 @@ impl<'a> Obj<'a> {
     /// Closes the object.
     pub fn close(self) {
         self.out.push(b'}');
+    }
+}
+
+/// Appends `v` quoted, as Suricata writes addresses (IPv6 uncompressed,
+/// `PrintInetIPv6`).
+fn push_ip(out: &mut Vec<u8>, v: IpAddr) {
+    match v {
+        IpAddr::V4(a) => {
+            let _ = write!(out, "\"{a}\"");
+        }
+        IpAddr::V6(a) => {
+            out.push(b'"');
+            for (i, g) in a.segments().iter().enumerate() {
+                if i > 0 {
+                    out.push(b':');
+                }
+                let _ = write!(out, "{g:04x}");
+            }
+            out.push(b'"');
+        }
     }
 }
 

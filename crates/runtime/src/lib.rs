@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod detectors;
 mod host;
 pub mod live;
 pub mod ordered;
@@ -106,6 +107,12 @@ pub struct RuntimeConfig {
     /// Live capture (`mirador run`): packet times are kernel receive times,
     /// and the workers measure their processing latency against them.
     pub live: bool,
+    /// The anomaly detectors, when on.
+    pub detectors: Option<detectors::DetectorSetup>,
+    /// Tenants with settings of their own (`tenants`), numbered 0, 1, ...
+    /// in this order before any other tenant is seen: per-tenant detector
+    /// settings refer to these numbers.
+    pub tenant_names: Vec<String>,
 }
 
 /// VPC Flow Logs settings (`outputs.vpc-flow-logs`).
@@ -208,6 +215,8 @@ impl RuntimeConfig {
             alert_options: config.outputs.eve.alert.clone(),
             app: app::AppConfig::from_config(&config.app_layer),
             live: false,
+            detectors: None,
+            tenant_names: config.tenants.keys().cloned().collect(),
         }
     }
 }
@@ -448,6 +457,8 @@ pub struct RuntimeStats {
     pub vpc_error: Option<String>,
     /// The host-keyed stage's counters.
     pub host: host::HostCounters,
+    /// The anomaly detectors' counters, when they are on.
+    pub detectors: Option<detectors::DetectorCounters>,
 }
 
 impl RuntimeStats {
@@ -567,6 +578,19 @@ impl RuntimeStats {
                     .u64("errors", u64::from(self.vpc_error.is_some()));
             });
         }
+        if let Some(d) = &self.detectors {
+            s.obj("detectors", |o| {
+                o.u64("detections", d.detections).u64("dropped", d.dropped);
+                for (name, c) in &d.per_detector {
+                    o.obj(name, |p| {
+                        p.u64("events", c.events)
+                            .u64("detections", c.detections)
+                            .u64("evicted", c.evicted)
+                            .u64("entries", c.entries);
+                    });
+                }
+            });
+        }
         s.obj("host_stage", |o| {
             o.u64("alerts", self.host.alerts)
                 .u64("threshold_suppressed", self.host.suppressed)
@@ -644,6 +668,13 @@ enum ToWriter {
     Done(usize, Box<WorkerStats>),
     /// A worker switched rule sets (after everything before the reload).
     Reloaded,
+    /// Events for the anomaly detectors from one worker, in its order, and
+    /// the packet number it has finished.
+    Detect {
+        worker: usize,
+        events: Vec<(ordered::Key, detectors::Owned)>,
+        done: u64,
+    },
 }
 
 /// The reader's side of the sharded workers.
@@ -689,6 +720,12 @@ pub struct Sharded {
     generation: u32,
     /// Workers that have not yet answered the pending reload.
     reload_waiting: usize,
+    /// The anomaly detectors, when on.
+    detectors: Option<detectors::DetectorStage>,
+    /// Whether the detectors know each session yet.
+    det_sessions: Vec<bool>,
+    /// ARP events of the reader, in packet order.
+    det_reader: Vec<(ordered::Key, detectors::Owned)>,
 }
 
 impl Sharded {
@@ -724,6 +761,7 @@ impl Sharded {
                         .vpc
                         .as_ref()
                         .map(|v| (v.output.format.clone(), v.output.aggregation_interval)),
+                    detectors: cfg.detectors.clone(),
                 },
                 rx,
                 spare: spare_tx.clone(),
@@ -750,7 +788,12 @@ impl Sharded {
             handles,
             watermark: None,
             read: 0,
-            tenants: HashMap::new(),
+            tenants: cfg
+                .tenant_names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), u32::try_from(i).unwrap_or(u32::MAX - 1)))
+                .collect(),
             session_tenant: Vec::new(),
             label_sent: Vec::new(),
             stats: RuntimeStats {
@@ -784,6 +827,12 @@ impl Sharded {
             telemetry,
             generation: 0,
             reload_waiting: 0,
+            detectors: cfg
+                .detectors
+                .as_ref()
+                .map(|d| detectors::DetectorStage::new(d, n, cfg.community_id_seed)),
+            det_sessions: Vec::new(),
+            det_reader: Vec::new(),
         })
     }
 
@@ -844,6 +893,7 @@ impl Sharded {
         if let Some(w) = self.watermark {
             self.defrag.expire(w);
         }
+        self.reader_progress();
         for shard in 0..self.senders.len() {
             if !self.filling[shard].packets.is_empty() || self.last_sent_wm[shard] != self.watermark
             {
@@ -911,6 +961,7 @@ impl Sharded {
                 .host
                 .as_ref()
                 .map_or(self.host_before, |h| self.host_before.plus(&h.counters)),
+            detectors: self.detectors.as_ref().map(|d| d.counters()),
         }
     }
 
@@ -929,6 +980,7 @@ impl Sharded {
             if let Some(w) = self.watermark {
                 self.defrag.expire(w);
             }
+            self.reader_progress();
             for shard in 0..self.senders.len() {
                 if !self.filling[shard].packets.is_empty()
                     || self.last_sent_wm[shard] != self.watermark
@@ -1119,8 +1171,32 @@ impl Sharded {
         filler: bool,
     ) {
         let tenant = self.tenant_of(ingest, session);
+        if self.detectors.is_some() && !filler {
+            self.detector_session(ingest, session, mirror.as_ref());
+        }
         let Some(pk) = classify(tenant, packet) else {
             self.stats.no_flow += u64::from(!filler);
+            if !filler
+                && self.detectors.is_some()
+                && let Network::Arp { body } = packet.network
+                && let Some((op, sender, target)) = arp_ipv4(body)
+            {
+                let seq = u32::try_from(self.det_reader.len()).unwrap_or(u32::MAX);
+                let worker = u32::try_from(self.senders.len()).unwrap_or(u32::MAX);
+                self.det_reader.push((
+                    (pcap_cnt, seq, worker),
+                    detectors::Owned {
+                        ts,
+                        tenant,
+                        session: u32::try_from(session).unwrap_or(u32::MAX),
+                        kind: detectors::OwnedKind::Plain(mirador_anomaly::EventKind::Arp {
+                            sender,
+                            target,
+                            op,
+                        }),
+                    },
+                ));
+            }
             return;
         };
         let (key, dir, kind) = match pk {
@@ -1274,6 +1350,40 @@ impl Sharded {
         }
     }
 
+    /// Tells the detectors about a session the first time it is seen.
+    fn detector_session(&mut self, ingest: &Ingest, session: SessionId, mirror: Option<&Mirror>) {
+        if self.det_sessions.get(session).copied().unwrap_or(false) {
+            return;
+        }
+        if self.det_sessions.len() <= session {
+            self.det_sessions.resize(session + 1, false);
+        }
+        self.det_sessions[session] = true;
+        let label = ingest.sessions().get(session).spec.label.clone();
+        let Some(stage) = self.detectors.as_mut() else {
+            return;
+        };
+        let configured = stage.configured_bidirectional(&label);
+        stage.session(
+            u32::try_from(session).unwrap_or(u32::MAX),
+            detectors::SessionInfo {
+                label,
+                mirror: mirror.copied(),
+                // A tap or SPAN port (no encapsulation) sees both ways.
+                bidirectional: configured || mirror.is_none(),
+            },
+        );
+    }
+
+    /// Hands the reader's ARP events and its progress to the detectors.
+    fn reader_progress(&mut self) {
+        if let Some(stage) = self.detectors.as_mut() {
+            let events = std::mem::take(&mut self.det_reader);
+            let n = self.senders.len();
+            self.pending_records += stage.push(n, events, self.read, &mut self.pending);
+        }
+    }
+
     fn tenant_of(&mut self, ingest: &Ingest, session: SessionId) -> u32 {
         if let Some(&t) = self.session_tenant.get(session)
             && t != u32::MAX
@@ -1332,6 +1442,7 @@ impl Sharded {
         mut self,
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<(RuntimeStats, u64)> {
+        self.reader_progress();
         for shard in 0..self.senders.len() {
             self.send(shard);
         }
@@ -1351,6 +1462,24 @@ impl Sharded {
         for h in self.handles.drain(..) {
             if h.join().is_err() {
                 self.failed = true;
+            }
+        }
+        // The reader's own events, then every detector window closes at
+        // the last packet time.
+        if let Some(mut d) = self.detectors.take() {
+            let n = self.senders.len();
+            let events = std::mem::take(&mut self.det_reader);
+            records += d.push(n, events, self.read, &mut chunk);
+            records += d.finish(n, &mut chunk);
+            if let Some(w) = self.watermark {
+                records += d.close(w, &mut chunk);
+            }
+            self.stats.detectors = Some(d.counters());
+            if !chunk.is_empty() {
+                if result.is_ok() {
+                    result = sink(&chunk);
+                }
+                chunk.clear();
             }
         }
         result?;
@@ -1422,6 +1551,14 @@ impl Sharded {
                 Some(h) => h.push(worker, events, done, out),
                 None => 0,
             },
+            ToWriter::Detect {
+                worker,
+                events,
+                done,
+            } => match self.detectors.as_mut() {
+                Some(d) => d.push(worker, events, done, out),
+                None => 0,
+            },
             ToWriter::Reloaded => {
                 self.reload_waiting = self.reload_waiting.saturating_sub(1);
                 0
@@ -1430,6 +1567,9 @@ impl Sharded {
                 let mut n = 0;
                 if let Some(h) = self.host.as_mut() {
                     n = h.finish(i, out);
+                }
+                if let Some(d) = self.detectors.as_mut() {
+                    n += d.finish(i, out);
                 }
                 if let Some(w) = self.stats.workers.get_mut(i) {
                     *w = *s;
@@ -1480,6 +1620,21 @@ pub fn write_stats_record(
             );
         });
     });
+}
+
+/// An ARP packet over Ethernet and IPv4: (op, sender, target) protocol
+/// addresses; `None` for other hardware or protocol types and for a body
+/// cut short.
+fn arp_ipv4(body: &[u8]) -> Option<(u16, std::net::IpAddr, std::net::IpAddr)> {
+    let b = body.get(..28)?;
+    // htype 1 (Ethernet), ptype 0x0800 (IPv4), hlen 6, plen 4.
+    if b[..6] != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let op = u16::from_be_bytes([b[6], b[7]]);
+    let sender = std::net::Ipv4Addr::new(b[14], b[15], b[16], b[17]);
+    let target = std::net::Ipv4Addr::new(b[24], b[25], b[26], b[27]);
+    Some((op, sender.into(), target.into()))
 }
 
 /// Whether Suricata decodes an ICMPv6 message of type `t`, code `c` as an

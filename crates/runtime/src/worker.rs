@@ -156,6 +156,8 @@ pub(crate) struct WorkerShared {
     pub alert_options: EveAlertOptions,
     /// The application-layer parsers.
     pub app: crate::app::AppConfig,
+    /// The anomaly detectors, when on: the workers report events to them.
+    pub detectors: Option<crate::detectors::DetectorSetup>,
 }
 
 pub(crate) struct Worker {
@@ -221,6 +223,12 @@ struct State {
     latency: crate::telemetry::LocalHistogram,
     busy_ns: u64,
     last_snapshot: Option<std::time::Instant>,
+    /// Events for the anomaly detectors, sent with the batch.
+    det_events: Vec<(crate::ordered::Key, crate::detectors::Owned)>,
+    det_seq: u32,
+    /// Per session: its tenant's `HOME_NET` (looked up once), and whether
+    /// this worker has reported that the session shows both directions.
+    det_sessions: Vec<Option<(Vec<ipnet::IpNet>, bool)>>,
 }
 
 impl Worker {
@@ -254,6 +262,9 @@ impl Worker {
             latency: Default::default(),
             busy_ns: 0,
             last_snapshot: None,
+            det_events: Vec::new(),
+            det_seq: 0,
+            det_sessions: Vec::new(),
         };
         let mut ended: Vec<EndedFlow<FlowUser>> = Vec::with_capacity(64);
         while let Ok(mut batch) = self.rx.recv() {
@@ -293,6 +304,17 @@ impl Worker {
                     .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
                     .collect();
                 let _ = self.out.send(ToWriter::Host {
+                    worker: self.index,
+                    events,
+                    done: batch.read_upto,
+                });
+            }
+            if self.shared.detectors.is_some() {
+                let events = std::mem::take(&mut st.det_events)
+                    .into_iter()
+                    .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
+                    .collect();
+                let _ = self.out.send(ToWriter::Detect {
                     worker: self.index,
                     events,
                     done: batch.read_upto,
@@ -495,6 +517,17 @@ impl Worker {
                 }
             }
         };
+        if self.shared.detectors.is_some() && matches!(m.kind, MetaKind::Flow) {
+            flow_events(
+                &self.shared,
+                m,
+                touched.flow,
+                touched.user,
+                touched.created,
+                touched.to_server,
+                st,
+            );
+        }
         let frame = batch.frame(m);
         let Some(tcp) = m.tcp else {
             let (flow, user, to_server) = (touched.flow, touched.user, touched.to_server);
@@ -903,6 +936,9 @@ impl Worker {
         for mut e in ended.drain(..) {
             if e.user.generation != self.generation {
                 e.user.rebase(self.generation);
+            }
+            if self.shared.detectors.is_some() {
+                flow_end_event(&self.shared, &e, st);
             }
             if e.key.proto == proto::TCP {
                 e.user.tcp.flush();
@@ -1793,4 +1829,176 @@ fn emit_alert(
             st.alerts_dirty = true;
         }
     }
+}
+
+/// A detector event of this worker, in its order (the packet being
+/// processed, then a sequence within it).
+fn push_detector_event(
+    st: &mut State,
+    ts: Timestamp,
+    tenant: u32,
+    session: u32,
+    kind: crate::detectors::OwnedKind,
+) {
+    let seq = st.det_seq;
+    st.det_seq = st.det_seq.wrapping_add(1);
+    st.det_events.push((
+        (st.cur_cnt, seq, 0),
+        crate::detectors::Owned {
+            ts,
+            tenant,
+            session,
+            kind,
+        },
+    ));
+}
+
+/// `HOME_NET` of a session's tenant, looked up once per session.
+fn home_of<'s>(shared: &WorkerShared, st: &'s mut State, session: u32) -> &'s mut (Vec<ipnet::IpNet>, bool) {
+    let i = session as usize;
+    if st.det_sessions.len() <= i {
+        st.det_sessions.resize(i + 1, None);
+    }
+    if st.det_sessions[i].is_none() {
+        let tenant = st
+            .sessions
+            .get(i)
+            .and_then(|c| c.as_ref())
+            .map(|c| c.label.tenant.clone())
+            .unwrap_or_default();
+        let home = shared
+            .detectors
+            .as_ref()
+            .map(|d| (d.home)(&tenant))
+            .unwrap_or_default();
+        st.det_sessions[i] = Some((home, false));
+    }
+    st.det_sessions[i].get_or_insert_with(|| (Vec::new(), false))
+}
+
+fn internal(home: &[ipnet::IpNet], a: IpAddr) -> bool {
+    home.iter().any(|n| n.contains(&a))
+}
+
+/// What a packet of a flow tells the detectors: a new flow, a SYN-ACK, a
+/// rejection, or the first packet of a session answering the other way.
+fn flow_events(
+    shared: &WorkerShared,
+    m: &Meta,
+    flow: &Flow,
+    user: &FlowUser,
+    created: bool,
+    to_server: bool,
+    st: &mut State,
+) {
+    use crate::detectors::OwnedKind;
+    use mirador_anomaly::EventKind;
+    let (client, server) = m.key.endpoints(flow.client_dir());
+    let flags = m.tcp_flags.unwrap_or(0);
+    let (syn, ack, rst) = (flags & 0x02 != 0, flags & 0x10 != 0, flags & 0x04 != 0);
+    let tenant = m.key.tenant;
+    if created {
+        let home = &home_of(shared, st, m.session).0;
+        let internal = (internal(home, client.addr), internal(home, server.addr));
+        let echo = matches!((m.icmp, m.v6), (Some((8, _)), false) | (Some((128, _)), true));
+        let ports = m.key.proto == proto::TCP || m.key.proto == proto::UDP;
+        push_detector_event(
+            st,
+            m.ts,
+            tenant,
+            m.session,
+            OwnedKind::Plain(EventKind::FlowStart {
+                src: client.addr,
+                dst: server.addr,
+                sport: if ports { client.port } else { 0 },
+                dport: if ports { server.port } else { 0 },
+                proto: m.key.proto,
+                syn: m.key.proto == proto::TCP && syn && !ack,
+                echo,
+                internal,
+            }),
+        );
+    }
+    if !to_server && flow.pkts_toclient == 1 {
+        let reported = &mut home_of(shared, st, m.session).1;
+        if !*reported {
+            *reported = true;
+            push_detector_event(st, m.ts, tenant, m.session, OwnedKind::BothWays);
+        }
+    }
+    if m.key.proto != proto::TCP {
+        return;
+    }
+    // The packet's own direction: a flow picked up by its SYN-ACK (the
+    // SYN unseen: reflection, or a one-sided mirror) has the SYN-ACK's
+    // sender as its "client".
+    let (psrc, pdst) = m.key.endpoints(m.dir);
+    let other_flags = if to_server {
+        flow.tcp_flags_tc
+    } else {
+        flow.tcp_flags_ts
+    };
+    if syn && ack {
+        push_detector_event(
+            st,
+            m.ts,
+            tenant,
+            m.session,
+            OwnedKind::Plain(EventKind::SynAck {
+                src: psrc.addr,
+                dst: pdst.addr,
+                sport: psrc.port,
+                dport: pdst.port,
+                syn_seen: other_flags & 0x02 != 0,
+            }),
+        );
+    }
+    if rst && !to_server && !user.tcp.state().is_established() {
+        push_detector_event(
+            st,
+            m.ts,
+            tenant,
+            m.session,
+            OwnedKind::Plain(EventKind::Reject {
+                src: psrc.addr,
+                dst: pdst.addr,
+                port: psrc.port,
+            }),
+        );
+    }
+}
+
+/// A flow ended: its totals for the detectors.
+fn flow_end_event(shared: &WorkerShared, e: &EndedFlow<FlowUser>, st: &mut State) {
+    use mirador_anomaly::EventKind;
+    let f = &e.flow;
+    let (client, server) = e.key.endpoints(f.client_dir());
+    let home = &home_of(shared, st, e.user.session).0;
+    let internal = (internal(home, client.addr), internal(home, server.addr));
+    let ports = e.key.proto == proto::TCP || e.key.proto == proto::UDP;
+    let established = if e.key.proto == proto::TCP {
+        f.tcp_flags_ts & 0x02 != 0 && f.tcp_flags_tc & 0x12 == 0x12 && f.pkts_toserver > 1
+    } else {
+        f.pkts_toclient > 0
+    };
+    push_detector_event(
+        st,
+        f.last_seen,
+        e.key.tenant,
+        e.user.session,
+        crate::detectors::OwnedKind::Plain(EventKind::FlowEnd {
+            src: client.addr,
+            dst: server.addr,
+            sport: if ports { client.port } else { 0 },
+            dport: if ports { server.port } else { 0 },
+            proto: e.key.proto,
+            pkts_to_server: f.pkts_toserver,
+            pkts_to_client: f.pkts_toclient,
+            bytes_to_server: f.bytes_toserver,
+            bytes_to_client: f.bytes_toclient,
+            start: f.first_seen,
+            established,
+            internal,
+        }),
+    );
 }

@@ -149,6 +149,26 @@ pub(super) fn inspect_txs(
                 ctx.mark_done(track);
                 if !track.logged {
                     track.logged = true;
+                    if shared.detectors.is_some()
+                        && let Some(req) = tx.request()
+                    {
+                        // The questions of a query, for DNS tunnelling
+                        // (a few: a query has one in practice).
+                        for q in req.queries.iter().take(4) {
+                            super::push_detector_event(
+                                st,
+                                ctx.here.ts,
+                                ctx.here.key.tenant,
+                                ctx.session,
+                                crate::detectors::OwnedKind::Dns {
+                                    client: ctx.client.addr,
+                                    server: ctx.server.addr,
+                                    qname: q.name.value.clone(),
+                                    qtype: q.rrtype,
+                                },
+                            );
+                        }
+                    }
                     for r in tx.eve_records(&shared.app.dns_eve) {
                         ctx.record("dns", tx.id, true, &|o: &mut Obj<'_>| r.write(o), st);
                     }
