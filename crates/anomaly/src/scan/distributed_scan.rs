@@ -42,7 +42,8 @@ pub struct Config {
     /// Distinct ports probed within the window (default 25).
     pub ports: usize,
     /// Distinct ports rejected within the window, bidirectional traffic
-    /// only (default 15).
+    /// only (default 15; 0 counts as 1: this detector always needs a
+    /// reject).
     pub rejected_ports: usize,
     /// The sliding window, seconds (default 60).
     pub window: u64,
