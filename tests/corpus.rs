@@ -1,5 +1,7 @@
 //! Every capture of the shared corpus replays with exit 0, its accounting
-//! balances, and `received` equals capinfos's packet count.
+//! balances, and `received` equals capinfos's packet count; and the
+//! anomaly detectors, on with their defaults, stay quiet on the benign
+//! suricata-verify captures (at most 10 detections in all, each listed).
 
 mod common;
 
@@ -35,6 +37,7 @@ fn every_corpus_capture_replays_and_balances() {
     });
 
     let mut failures = Vec::new();
+    let mut detections = Vec::new();
     for f in &files {
         let name = f.to_str().unwrap();
         let r = replay(&["--no-rules", name]);
@@ -47,6 +50,16 @@ fn every_corpus_capture_replays_and_balances() {
             continue;
         }
         let received = r.assert_balanced();
+        if name.contains("/suricata-verify/") {
+            for a in r.events("alert") {
+                if a["alert"]["gid"] == 9000 {
+                    detections.push(format!(
+                        "{name}: {} ({} -> {})",
+                        a["alert"]["signature"], a["src_ip"], a["dest_ip"]
+                    ));
+                }
+            }
+        }
         if let Some(counts) = &counts {
             match counts.get(name) {
                 Some(n) if *n == received => {}
@@ -60,6 +73,17 @@ fn every_corpus_capture_replays_and_balances() {
             }
         }
     }
+    eprintln!(
+        "anomaly detections on the benign suricata-verify captures: {}\n{}",
+        detections.len(),
+        detections.join("\n")
+    );
+    assert!(
+        detections.len() <= 10,
+        "the detectors' defaults raise {} detections on benign captures:\n{}",
+        detections.len(),
+        detections.join("\n")
+    );
     assert!(
         failures.is_empty(),
         "{} of {} captures failed:\n{}",

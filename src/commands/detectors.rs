@@ -40,10 +40,9 @@ pub fn setup(config: &Config) -> Result<Option<DetectorSetup>> {
         .iter()
         .map(|s| (s.id.clone(), s.name.clone(), s.bidirectional))
         .collect();
-    let built = Arc::new(config.detectors.clone());
-    let tenant_names: Vec<String> = config.tenants.keys().cloned().collect();
+    let built = Arc::new(config.clone());
     Ok(Some(DetectorSetup {
-        build: Arc::new(move || mirador_runtime::detectors::build(&built, &tenant_names)),
+        build: Arc::new(move || mirador_runtime::detectors::build(&built)),
         home: Arc::new(move |tenant: &str| {
             tenant_home
                 .get(tenant)

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use mirador_config::Config;
 
+pub mod detectors;
 pub mod encap;
 pub mod replay;
 pub mod rules;

@@ -62,6 +62,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut rc = RuntimeConfig::from_config(&config, workers);
     rc.detect = rules.as_ref().map(|(e, _)| e.clone());
+    rc.detectors = super::detectors::setup(&config)?;
     let mut sharded = Sharded::start(&rc).context("starting the flow workers")?;
     let mut ingest = Ingest::from_config(&config);
     let mut eve = Vec::with_capacity(EVE_FLUSH_BYTES * 2);

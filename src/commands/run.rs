@@ -66,6 +66,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut rc = RuntimeConfig::from_config(&config, workers);
     rc.detect = detect.clone();
     rc.live = true;
+    rc.detectors = super::detectors::setup(&config)?;
     let sharded = Sharded::start(&rc).context("starting the flow workers")?;
     let telemetry = sharded.telemetry();
 

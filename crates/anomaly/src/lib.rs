@@ -25,6 +25,7 @@
 use std::net::IpAddr;
 
 use mirador_wire::Timestamp;
+use serde::Deserialize;
 
 pub mod bounded;
 pub mod scan;
@@ -319,6 +320,27 @@ impl Allow {
         self.sources.iter().any(|n| n.contains(&src))
             || self.destinations.iter().any(|n| n.contains(&dst))
             || port.is_some_and(|p| self.ports.contains(&p))
+    }
+}
+
+/// Deserializes a yes/no value as Suricata's configs write it (`yes`,
+/// `no`, `true`, `false`, `on`, `off`, or a YAML boolean).
+pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Text(String),
+    }
+    match B::deserialize(d)? {
+        B::Bool(b) => Ok(b),
+        B::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" => Ok(true),
+            "no" | "false" | "off" | "0" => Ok(false),
+            _ => Err(serde::de::Error::custom(format_args!(
+                "invalid value '{t}', expected yes or no"
+            ))),
+        },
     }
 }
 

@@ -149,11 +149,13 @@ pub struct RuleSelection {
 }
 
 /// One tenant's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TenantConfig {
     /// `vars`: groups overriding the global `vars` for this tenant's traffic.
     pub vars: VarsConfig,
+    /// `detectors`: detector settings for this tenant's traffic.
+    pub detectors: crate::detectors::TenantDetectors,
 }
 
 #[cfg(test)]

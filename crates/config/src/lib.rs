@@ -63,6 +63,7 @@ mod app_layer;
 pub mod aws;
 mod describe;
 mod detect_config;
+mod detectors;
 mod engine_sections;
 mod error;
 mod filter;
@@ -79,6 +80,7 @@ pub use app_layer::{
     Fingerprints, HttpAppConfig, HttpLimits, Libhtp, TlsAppConfig,
 };
 pub use detect_config::{RuleId, RuleSelection, TenantConfig, VarsConfig};
+pub use detectors::{DetectorsConfig, TenantDetectors};
 pub use engine_sections::{
     DefragConfig, DefragPolicy, FlowConfig, HostOsPolicy, OsPolicy, StreamPolicy,
 };
@@ -113,7 +115,7 @@ pub const EMBEDDED_DEFAULT_NAME: &str = "<embedded mirador.yaml>";
 /// The whole sensor configuration, validated.
 ///
 /// Every key is optional; [`Config::default`] equals the embedded default.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// `workers`: worker threads; 0 (default) = the CPUs available to the process.
@@ -174,6 +176,8 @@ pub struct Config {
     pub stats: StatsConfig,
     /// `logging`: the process's own log.
     pub logging: LoggingConfig,
+    /// `detectors`: the anomaly detectors.
+    pub detectors: DetectorsConfig,
 }
 
 impl Default for Config {
@@ -204,6 +208,7 @@ impl Default for Config {
             http: HttpEndpointConfig::default(),
             stats: StatsConfig::default(),
             logging: LoggingConfig::default(),
+            detectors: DetectorsConfig::default(),
         }
     }
 }

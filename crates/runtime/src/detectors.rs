@@ -130,7 +130,13 @@ impl DetectorStage {
 
     /// Events of `worker` (or the reader: index `workers`), in its order,
     /// and its progress; writes what is released to `eve`.
-    pub fn push(&mut self, worker: usize, events: Vec<(Key, Owned)>, done: u64, eve: &mut Vec<u8>) -> u64 {
+    pub fn push(
+        &mut self,
+        worker: usize,
+        events: Vec<(Key, Owned)>,
+        done: u64,
+        eve: &mut Vec<u8>,
+    ) -> u64 {
         self.ordered.push(worker, events, done);
         self.drain(eve)
     }
@@ -165,16 +171,16 @@ impl DetectorStage {
         let mut n = 0;
         while let Some(ev) = self.ordered.pop() {
             // Time moves once per second of packet time.
-            if self
-                .last_advance
-                .is_none_or(|l| ev.ts.secs() > l.secs())
-            {
+            if self.last_advance.is_none_or(|l| ev.ts.secs() > l.secs()) {
                 self.last_advance = Some(ev.ts);
                 for d in &mut self.detectors {
                     d.advance(ev.ts, &mut self.out);
                 }
             }
-            let info = self.sessions.get(ev.session as usize).and_then(|s| s.as_ref());
+            let info = self
+                .sessions
+                .get(ev.session as usize)
+                .and_then(|s| s.as_ref());
             let bidirectional = info.is_some_and(|s| s.bidirectional);
             let kind = match &ev.kind {
                 OwnedKind::BothWays => {
@@ -214,7 +220,10 @@ impl DetectorStage {
     fn write(&mut self, eve: &mut Vec<u8>) -> u64 {
         let mut n = 0;
         for d in std::mem::take(&mut self.out) {
-            let info = self.sessions.get(d.session as usize).and_then(|s| s.as_ref());
+            let info = self
+                .sessions
+                .get(d.session as usize)
+                .and_then(|s| s.as_ref());
             write_detection(eve, &d, info, self.seed);
             self.detections += 1;
             n += 1;
@@ -226,7 +235,12 @@ impl DetectorStage {
 /// An EVE `alert` record of a detection: Suricata's alert layout with gid
 /// [`mirador_anomaly::GID`], the `evidence` object, and the `mirror`
 /// object of the session; `community_id` when one flow is concerned.
-pub(crate) fn write_detection(out: &mut Vec<u8>, d: &Detection, session: Option<&SessionInfo>, seed: u16) {
+pub(crate) fn write_detection(
+    out: &mut Vec<u8>,
+    d: &Detection,
+    session: Option<&SessionInfo>,
+    seed: u16,
+) {
     let mut o = Obj::new(out);
     o.ts("timestamp", d.ts).str("event_type", "alert");
     if let Some(src) = d.src {
@@ -285,8 +299,89 @@ pub(crate) fn write_detection(out: &mut Vec<u8>, d: &Detection, session: Option<
     if let Some(s) = session
         && let Some(m) = &s.mirror
     {
-        o.obj("mirror", |mo| mirador_engine::eve::mirror_object(mo, m, &s.label));
+        o.obj("mirror", |mo| {
+            mirador_engine::eve::mirror_object(mo, m, &s.label)
+        });
     }
     o.close();
     out.push(b'\n');
+}
+
+/// The detectors `config` turns on, with their per-tenant settings (tenant
+/// numbers are the order of `config.tenants`, as [`crate::RuntimeConfig`]
+/// numbers them).
+pub fn build(config: &mirador_config::Config) -> Vec<Box<dyn Detector + Send>> {
+    use mirador_anomaly::PerTenant;
+    use mirador_anomaly::scan::{arp_sweep, distributed_scan, host_sweep, port_scan};
+    let d = &config.detectors;
+    if !d.enabled {
+        return Vec::new();
+    }
+    // (tenant number, its overrides), in `tenants` order.
+    let tenants: Vec<(u32, &mirador_config::TenantDetectors)> = config
+        .tenants
+        .values()
+        .enumerate()
+        .map(|(i, t)| (u32::try_from(i).unwrap_or(u32::MAX), &t.detectors))
+        .collect();
+    fn per<C: Clone>(
+        default: &C,
+        tenants: &[(u32, &mirador_config::TenantDetectors)],
+        pick: impl Fn(&mirador_config::TenantDetectors) -> Option<&C>,
+    ) -> PerTenant<C> {
+        PerTenant {
+            default: default.clone(),
+            tenants: tenants
+                .iter()
+                .filter_map(|(i, t)| pick(t).map(|c| (*i, c.clone())))
+                .collect(),
+        }
+    }
+    let mut v: Vec<Box<dyn Detector + Send>> = Vec::new();
+    let any = |enabled: bool, pt: &dyn Fn() -> bool| enabled || pt();
+    if any(d.port_scan.enabled, &|| {
+        tenants
+            .iter()
+            .any(|(_, t)| t.port_scan.as_ref().is_some_and(|c| c.enabled))
+    }) {
+        v.push(Box::new(port_scan::PortScan::new(per(
+            &d.port_scan,
+            &tenants,
+            |t| t.port_scan.as_ref(),
+        ))));
+    }
+    if any(d.host_sweep.enabled, &|| {
+        tenants
+            .iter()
+            .any(|(_, t)| t.host_sweep.as_ref().is_some_and(|c| c.enabled))
+    }) {
+        v.push(Box::new(host_sweep::HostSweep::new(per(
+            &d.host_sweep,
+            &tenants,
+            |t| t.host_sweep.as_ref(),
+        ))));
+    }
+    if any(d.arp_sweep.enabled, &|| {
+        tenants
+            .iter()
+            .any(|(_, t)| t.arp_sweep.as_ref().is_some_and(|c| c.enabled))
+    }) {
+        v.push(Box::new(arp_sweep::ArpSweep::new(per(
+            &d.arp_sweep,
+            &tenants,
+            |t| t.arp_sweep.as_ref(),
+        ))));
+    }
+    if any(d.distributed_scan.enabled, &|| {
+        tenants
+            .iter()
+            .any(|(_, t)| t.distributed_scan.as_ref().is_some_and(|c| c.enabled))
+    }) {
+        v.push(Box::new(distributed_scan::DistributedScan::new(per(
+            &d.distributed_scan,
+            &tenants,
+            |t| t.distributed_scan.as_ref(),
+        ))));
+    }
+    v
 }

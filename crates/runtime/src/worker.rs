@@ -1854,7 +1854,11 @@ fn push_detector_event(
 }
 
 /// `HOME_NET` of a session's tenant, looked up once per session.
-fn home_of<'s>(shared: &WorkerShared, st: &'s mut State, session: u32) -> &'s mut (Vec<ipnet::IpNet>, bool) {
+fn home_of<'s>(
+    shared: &WorkerShared,
+    st: &'s mut State,
+    session: u32,
+) -> &'s mut (Vec<ipnet::IpNet>, bool) {
     let i = session as usize;
     if st.det_sessions.len() <= i {
         st.det_sessions.resize(i + 1, None);
@@ -1900,7 +1904,10 @@ fn flow_events(
     if created {
         let home = &home_of(shared, st, m.session).0;
         let internal = (internal(home, client.addr), internal(home, server.addr));
-        let echo = matches!((m.icmp, m.v6), (Some((8, _)), false) | (Some((128, _)), true));
+        let echo = matches!(
+            (m.icmp, m.v6),
+            (Some((8, _)), false) | (Some((128, _)), true)
+        );
         let ports = m.key.proto == proto::TCP || m.key.proto == proto::UDP;
         push_detector_event(
             st,

@@ -33,9 +33,11 @@ use crate::bounded::Bounded;
 use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
 
 /// Distributed scan settings (`detectors.distributed-scan`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Whether it runs (default true).
+    #[serde(deserialize_with = "crate::de_bool")]
     pub enabled: bool,
     /// Distinct sources within the window (default 5).
     pub sources: usize,

@@ -34,9 +34,11 @@ use crate::bounded::Bounded;
 use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
 
 /// Port scan settings (`detectors.port-scan`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Whether it runs (default true).
+    #[serde(deserialize_with = "crate::de_bool")]
     pub enabled: bool,
     /// Distinct ports probed within the window to fire (default 25; 0: off).
     pub ports: usize,

@@ -435,6 +435,34 @@ impl Collector for Sensor {
             )?;
         }
 
+        // Anomaly detectors.
+        let det = ingest.detectors.clone().unwrap_or_default();
+        let by = |g: &dyn Fn(&mirador_anomaly::Counters) -> u64| {
+            det.per_detector
+                .iter()
+                .map(|(name, c)| (vec![("detector", (*name).to_string())], g(c)))
+                .collect::<Vec<(Labels, u64)>>()
+        };
+        f.counters(
+            "mirador_detections",
+            "Anomaly detections written, per detector.",
+            &by(&|c| c.detections),
+        )?;
+        f.counters(
+            "mirador_detector_evicted",
+            "Detector table entries evicted at their cap, per detector.",
+            &by(&|c| c.evicted),
+        )?;
+        let entries: Vec<(Labels, i64)> = by(&|c| c.entries)
+            .into_iter()
+            .map(|(l, v)| (l, gauge(v)))
+            .collect();
+        f.gauges(
+            "mirador_detector_entries",
+            "Entries in a detector's tables.",
+            &entries,
+        )?;
+
         // Output.
         f.counter(
             "mirador_eve_records",

@@ -87,6 +87,8 @@ pub struct IngestSnapshot {
     pub sessions: Vec<SessionSnapshot>,
     /// Per session (by id): TCP stream bytes the mirror never delivered.
     pub mirror_loss: Vec<u64>,
+    /// The anomaly detectors' counters, when they are on.
+    pub detectors: Option<crate::detectors::DetectorCounters>,
 }
 
 /// One session's counters.
@@ -381,6 +383,7 @@ fn publish_ingest(state: &LiveState, ingest: &Ingest, rt: &RuntimeStats) {
             filtered: c.filtered(),
         });
     }
+    g.detectors.clone_from(&rt.detectors);
     g.mirror_loss.clear();
     for w in &rt.workers {
         for (i, t) in w.sessions.iter().enumerate() {
