@@ -10,9 +10,12 @@ use mirador_config::Config;
 use mirador_rules::Vars;
 use mirador_runtime::detectors::DetectorSetup;
 
+/// Networks, and networks by tenant name.
+type Homes = (Vec<ipnet::IpNet>, BTreeMap<String, Vec<ipnet::IpNet>>);
+
 /// `HOME_NET` of every configured tenant, and of the others (the `vars`
 /// section over Suricata's defaults).
-fn home_nets(config: &Config) -> Result<(Vec<ipnet::IpNet>, BTreeMap<String, Vec<ipnet::IpNet>>)> {
+fn home_nets(config: &Config) -> Result<Homes> {
     let defaults = super::rules::vars_of(&Vars::suricata_defaults(), &config.vars, "vars")?;
     let home = |vars: &Vars| -> Vec<ipnet::IpNet> {
         vars.address("HOME_NET")

@@ -24,16 +24,23 @@ use crate::ordered::{Key, Ordered};
 /// Most events held for ordering (beyond, they are dropped and counted).
 const MAX_HELD: usize = 1 << 20;
 
+/// A fresh set of detectors.
+pub type BuildDetectors = Arc<dyn Fn() -> Vec<Box<dyn Detector + Send>> + Send + Sync>;
+/// `HOME_NET` of a tenant, by name.
+pub type HomeNets = Arc<dyn Fn(&str) -> Vec<ipnet::IpNet> + Send + Sync>;
+/// Whether a session is configured bidirectional.
+pub type Bidirectional = Arc<dyn Fn(&SessionLabel) -> bool + Send + Sync>;
+
 /// How the runtime builds and feeds the detectors.
 #[derive(Clone)]
 pub struct DetectorSetup {
     /// A fresh set of detectors.
-    pub build: Arc<dyn Fn() -> Vec<Box<dyn Detector + Send>> + Send + Sync>,
+    pub build: BuildDetectors,
     /// `HOME_NET` of a tenant (by name): what counts as internal.
-    pub home: Arc<dyn Fn(&str) -> Vec<ipnet::IpNet> + Send + Sync>,
+    pub home: HomeNets,
     /// Sessions configured `bidirectional: true`, by tenant name and
     /// session display name.
-    pub bidirectional: Arc<dyn Fn(&SessionLabel) -> bool + Send + Sync>,
+    pub bidirectional: Bidirectional,
 }
 
 impl std::fmt::Debug for DetectorSetup {
@@ -87,7 +94,7 @@ pub(crate) struct SessionInfo {
 
 pub(crate) struct DetectorStage {
     detectors: Vec<Box<dyn Detector + Send>>,
-    bidirectional: Arc<dyn Fn(&SessionLabel) -> bool + Send + Sync>,
+    bidirectional: Bidirectional,
     ordered: Ordered<Owned>,
     /// By session id: what records carry, and whether both ways are seen.
     sessions: Vec<Option<SessionInfo>>,
