@@ -75,19 +75,29 @@
 //! - destinations (each detector): `max-entries` (1,024), expired after
 //!   the longest window without an event;
 //! - per destination, distinct sources (or reflectors): an exact set of at
-//!   most `max-sources` (1,024) addresses; beyond it, further addresses are
-//!   not counted (the evidence gives `source_cap` so a count equal to it
-//!   reads "at least"), and thresholds above the cap are read as the cap;
+//!   most `max-sources` (`max-reflectors`; 1,024) addresses; beyond it,
+//!   further addresses are not counted (the evidence gives `source_cap` so a
+//!   count equal to it reads "at least"), and thresholds above the cap are
+//!   read as the cap;
 //! - per destination, ports: counts of at most [`TRACKED_PORTS`] distinct
 //!   ports (further ports are not counted);
 //! - [`HalfOpen`]'s pending connections (SYN sent; SYN-ACK seen) and recent
-//!   rejects: `max-pending` (65,536) each.
+//!   rejects: `max-pending` (32,768) each.
 //!
-//! With the defaults a flood of spoofed sources costs at most about 40 MB
-//! for [`SynFlood`] (1,024 destinations of 1,024 sources) and as much again
-//! for each of the others, plus about 20 MB of pending connections.
+//! Measured at the caps with the defaults (10 million spoofed sources
+//! spread over 1,024 destinations), each detector holds about 40 MB of heap
+//! at its peak ([`Reflection`] about 60 MB with the detections it made).
 //! Table-wide settings (`max-entries`, `max-pending`, `syn-timeout`,
 //! `max-age`) are read from the default settings; the others per tenant.
+//!
+//! At the cap the least recently touched destination goes, so a flooded
+//! host, touched by every SYN, stays; only decoys to more than
+//! `max-entries` other hosts between two of its SYNs could push it out.
+//! Without an event for a completed handshake, an answered connection stays
+//! pending until its flow ends: on a host taking hundreds of connections a
+//! second, long-lived ones crowd the SYN-ACK table and some half-open
+//! connections are evicted before their flow ends, so "unacked" is counted
+//! low, never high.
 //!
 //! # Defaults
 //!
@@ -536,7 +546,7 @@ pub struct HalfOpenConfig {
     /// `max-entries`: destinations tracked (1,024; default settings).
     pub max_entries: usize,
     /// `max-pending`: pending connections tracked, and recent rejects,
-    /// each (65,536; default settings).
+    /// each (32,768; default settings).
     pub max_pending: usize,
     /// `max-sources`: distinct sources counted per destination (1,024).
     pub max_sources: usize,
@@ -554,7 +564,7 @@ impl Default for HalfOpenConfig {
             max_age: 300,
             allow: Allow::default(),
             max_entries: 1_024,
-            max_pending: 65_536,
+            max_pending: 32_768,
             max_sources: 1_024,
         }
     }
