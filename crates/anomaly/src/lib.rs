@@ -28,6 +28,7 @@ use mirador_wire::Timestamp;
 use serde::Deserialize;
 
 pub mod bounded;
+pub mod flood;
 pub mod scan;
 
 /// The generator id of detector alerts (Suricata's `gid`): rules use 1,

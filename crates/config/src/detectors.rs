@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use mirador_anomaly::flood::{HalfOpenConfig, ReflectionConfig, SynFloodConfig};
 use mirador_anomaly::scan::{arp_sweep, distributed_scan, host_sweep, port_scan};
 
 /// `detectors`.
@@ -22,6 +23,12 @@ pub struct DetectorsConfig {
     pub arp_sweep: arp_sweep::Config,
     /// `distributed-scan`.
     pub distributed_scan: distributed_scan::Config,
+    /// `syn-flood`.
+    pub syn_flood: SynFloodConfig,
+    /// `half-open`.
+    pub half_open: HalfOpenConfig,
+    /// `reflection`.
+    pub reflection: ReflectionConfig,
 }
 
 impl Default for DetectorsConfig {
@@ -32,6 +39,9 @@ impl Default for DetectorsConfig {
             host_sweep: Default::default(),
             arp_sweep: Default::default(),
             distributed_scan: Default::default(),
+            syn_flood: Default::default(),
+            half_open: Default::default(),
+            reflection: Default::default(),
         }
     }
 }
@@ -51,4 +61,10 @@ pub struct TenantDetectors {
     pub arp_sweep: Option<arp_sweep::Config>,
     /// `distributed-scan`.
     pub distributed_scan: Option<distributed_scan::Config>,
+    /// `syn-flood`.
+    pub syn_flood: Option<SynFloodConfig>,
+    /// `half-open`.
+    pub half_open: Option<HalfOpenConfig>,
+    /// `reflection`.
+    pub reflection: Option<ReflectionConfig>,
 }

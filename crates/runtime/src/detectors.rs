@@ -345,50 +345,26 @@ pub fn build(config: &mirador_config::Config) -> Vec<Box<dyn Detector + Send>> {
         }
     }
     let mut v: Vec<Box<dyn Detector + Send>> = Vec::new();
-    let any = |enabled: bool, pt: &dyn Fn() -> bool| enabled || pt();
-    if any(d.port_scan.enabled, &|| {
-        tenants
-            .iter()
-            .any(|(_, t)| t.port_scan.as_ref().is_some_and(|c| c.enabled))
-    }) {
-        v.push(Box::new(port_scan::PortScan::new(per(
-            &d.port_scan,
-            &tenants,
-            |t| t.port_scan.as_ref(),
-        ))));
+    // A detector runs when it is on globally or for some tenant.
+    macro_rules! add {
+        ($field:ident, $new:path) => {
+            if d.$field.enabled
+                || tenants
+                    .iter()
+                    .any(|(_, t)| t.$field.as_ref().is_some_and(|c| c.enabled))
+            {
+                v.push(Box::new($new(per(&d.$field, &tenants, |t| {
+                    t.$field.as_ref()
+                }))));
+            }
+        };
     }
-    if any(d.host_sweep.enabled, &|| {
-        tenants
-            .iter()
-            .any(|(_, t)| t.host_sweep.as_ref().is_some_and(|c| c.enabled))
-    }) {
-        v.push(Box::new(host_sweep::HostSweep::new(per(
-            &d.host_sweep,
-            &tenants,
-            |t| t.host_sweep.as_ref(),
-        ))));
-    }
-    if any(d.arp_sweep.enabled, &|| {
-        tenants
-            .iter()
-            .any(|(_, t)| t.arp_sweep.as_ref().is_some_and(|c| c.enabled))
-    }) {
-        v.push(Box::new(arp_sweep::ArpSweep::new(per(
-            &d.arp_sweep,
-            &tenants,
-            |t| t.arp_sweep.as_ref(),
-        ))));
-    }
-    if any(d.distributed_scan.enabled, &|| {
-        tenants
-            .iter()
-            .any(|(_, t)| t.distributed_scan.as_ref().is_some_and(|c| c.enabled))
-    }) {
-        v.push(Box::new(distributed_scan::DistributedScan::new(per(
-            &d.distributed_scan,
-            &tenants,
-            |t| t.distributed_scan.as_ref(),
-        ))));
-    }
+    add!(port_scan, port_scan::PortScan::new);
+    add!(host_sweep, host_sweep::HostSweep::new);
+    add!(arp_sweep, arp_sweep::ArpSweep::new);
+    add!(distributed_scan, distributed_scan::DistributedScan::new);
+    add!(syn_flood, mirador_anomaly::flood::SynFlood::new);
+    add!(half_open, mirador_anomaly::flood::HalfOpen::new);
+    add!(reflection, mirador_anomaly::flood::Reflection::new);
     v
 }
