@@ -108,6 +108,13 @@ fn scans_fire_with_their_evidence_whatever_the_worker_count() {
     let one = replay(&["--no-rules", "--workers", "1", p]);
     assert!(one.output.status.success(), "{}", one.stderr());
     let four = replay(&["--no-rules", "--workers", "4", p]);
+    if std::env::var("DBG").is_ok() {
+        eprintln!(
+            "ONE {}\nFOUR {}",
+            one.stats()["detectors"],
+            four.stats()["detectors"]
+        );
+    }
     assert_eq!(detections(&one.records), detections(&four.records));
     // Port scan (sid 1) and host sweep (sid 2), once each.
     assert_eq!(
@@ -204,4 +211,89 @@ fn the_nmap_host_discovery_is_an_arp_sweep() {
     let ev = &arp[0]["alert"]["evidence"];
     assert_eq!(ev["detector"], "arp-sweep");
     assert!(ev["distinct_targets"].as_u64().unwrap() >= 32, "{ev}");
+}
+
+fn gid_9000_sids(pcap: &Path, extra: &[&str]) -> Vec<u64> {
+    let mut args = vec!["--no-rules"];
+    args.extend_from_slice(extra);
+    args.push(pcap.to_str().unwrap());
+    let r = replay(&args);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    let mut v = sids(&r.records);
+    v.dedup();
+    v
+}
+
+#[test]
+fn the_stopddos_captures_are_a_syn_flood_and_a_reflection() {
+    let Some(corpus) = corpus() else { return };
+    let dir = corpus.join("captures/StopDDoS-packet-captures");
+    // Not encapsulated: a tap sees both directions, so the failure
+    // counting detectors count too.
+    let flood = dir.join("pkt.TCP.synflood.spoofed.pcap");
+    assert_eq!(
+        gid_9000_sids(&flood, &[]),
+        vec![5, 6],
+        "SYN flood and half-open"
+    );
+    let reflection = dir.join("amp.TCP.reflection.SYNACK.pcap");
+    assert_eq!(gid_9000_sids(&reflection, &[]), vec![7], "reflection");
+    for workers in ["1", "4"] {
+        assert_eq!(gid_9000_sids(&flood, &["--workers", workers]), vec![5, 6]);
+    }
+}
+
+/// 1,200 SYN-ACKs from 150 reflectors to 10.9.9.9, none answered, 1 ms
+/// apart: a reflection as the victim's tap sees it.
+fn reflected() -> Vec<Vec<u8>> {
+    (0..1200u32)
+        .map(|i| {
+            let r = format!("172.16.{}.{}", i % 150 / 100, i % 150 % 100 + 1);
+            FrameSpec::tcp(ip(&r), ip("10.9.9.9"), 443, 20000 + (i % 40000) as u16)
+                .flags(SYN | ACK)
+                .seq_ack(i * 7, i * 13 + 1)
+                .build()
+                .bytes
+        })
+        .collect()
+}
+
+#[test]
+fn a_one_sided_mirror_does_not_count_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let frames = reflected();
+    let records: Vec<Record> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Record::new(1_700_000_000_000_000_000 + i as u64 * 1_000_000, f.clone()))
+        .collect();
+    // A tap: both directions are there to be seen, so SYN-ACKs nobody
+    // asked for are evidence.
+    let tap = tmp.path().join("tap.pcap");
+    std::fs::write(&tap, pcap(1, TsResolution::Nano, &records).unwrap()).unwrap();
+    assert_eq!(gid_9000_sids(&tap, &[]), vec![7]);
+    // The same as a VXLAN mirror session that only ever shows this
+    // direction: the SYNs may simply not be mirrored, so nothing fires.
+    let wrapped = tmp.path().join("mirror.pcap");
+    let out = mirador()
+        .args(["pcap", "encap", "--vni", "7"])
+        .arg(&tap)
+        .arg(&wrapped)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(gid_9000_sids(&wrapped, &[]), Vec::<u64>::new());
+    // Declared bidirectional, the session counts failures from the start.
+    let declared = gid_9000_sids(
+        &wrapped,
+        &[
+            "--set",
+            "mirror.sessions=[{vni: 7, name: tap, bidirectional: yes}]",
+        ],
+    );
+    assert_eq!(declared, vec![7]);
 }

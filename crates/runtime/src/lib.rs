@@ -1447,9 +1447,14 @@ impl Sharded {
             self.send(shard);
         }
         self.senders.clear();
-        let mut records = 0;
-        let mut chunk = Vec::new();
+        // What the reader side still holds (anomalies, detections).
+        let mut records = std::mem::take(&mut self.pending_records);
+        let mut chunk = std::mem::take(&mut self.pending);
         let mut result = Ok(());
+        if !chunk.is_empty() {
+            result = sink(&chunk);
+            chunk.clear();
+        }
         while let Ok(msg) = self.from_workers.recv() {
             records += self.take(msg, &mut chunk);
             if !chunk.is_empty() {

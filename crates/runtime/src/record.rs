@@ -39,6 +39,9 @@ pub struct FlowUser {
     /// The rule-set generation its detection state belongs to (see
     /// [`FlowUser::rebase`]).
     pub generation: u32,
+    /// Its SYN-ACK was reported to the anomaly detectors (once per flow:
+    /// retransmitted SYN-ACKs would inflate reflection counts).
+    pub synack_reported: bool,
 }
 
 impl FlowUser {

@@ -522,7 +522,7 @@ impl Worker {
                 &self.shared,
                 m,
                 touched.flow,
-                touched.user,
+                &mut *touched.user,
                 touched.created,
                 touched.to_server,
                 st,
@@ -1890,7 +1890,7 @@ fn flow_events(
     shared: &WorkerShared,
     m: &Meta,
     flow: &Flow,
-    user: &FlowUser,
+    user: &mut FlowUser,
     created: bool,
     to_server: bool,
     st: &mut State,
@@ -1926,7 +1926,14 @@ fn flow_events(
             }),
         );
     }
-    if !to_server && flow.pkts_toclient == 1 {
+    // The packet that makes the flow two-way (a flow picked up by a
+    // SYN-ACK counts that packet as to-client: one direction only).
+    let first_both = if to_server {
+        flow.pkts_toserver == 1 && flow.pkts_toclient > 0
+    } else {
+        flow.pkts_toclient == 1 && flow.pkts_toserver > 0
+    };
+    if first_both {
         let reported = &mut home_of(shared, st, m.session).1;
         if !*reported {
             *reported = true;
@@ -1945,7 +1952,8 @@ fn flow_events(
     } else {
         flow.tcp_flags_ts
     };
-    if syn && ack {
+    if syn && ack && !user.synack_reported {
+        user.synack_reported = true;
         push_detector_event(
             st,
             m.ts,
