@@ -27,6 +27,7 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 
 pub mod bounded;
+pub mod dns_tunnel;
 
 /// The generator id of detector alerts (Suricata's `gid`): rules use 1,
 /// Suricata's own decoder and stream events 1 too; 9000 is free.
