@@ -26,6 +26,7 @@ use std::net::IpAddr;
 
 use mirador_wire::Timestamp;
 
+pub mod beacon;
 pub mod bounded;
 pub mod dns_tunnel;
 
