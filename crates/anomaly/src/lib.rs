@@ -29,6 +29,7 @@ use mirador_wire::Timestamp;
 pub mod beacon;
 pub mod bounded;
 pub mod dns_tunnel;
+pub mod exfil;
 
 /// The generator id of detector alerts (Suricata's `gid`): rules use 1,
 /// Suricata's own decoder and stream events 1 too; 9000 is free.
