@@ -86,9 +86,7 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 
 use crate::bounded::Bounded;
-use crate::{
-    Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value,
-};
+use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
 
 const MSG: &str =
     "MIRADOR beaconing: one internal host connects to one external host at regular intervals";
@@ -385,7 +383,13 @@ mod tests {
         Timestamp::from_nanos((s * 1e9) as i64)
     }
 
-    fn start(ts: Timestamp, src: IpAddr, dst: IpAddr, dport: u16, internal: (bool, bool)) -> Event<'static> {
+    fn start(
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        dport: u16,
+        internal: (bool, bool),
+    ) -> Event<'static> {
         Event {
             ts,
             tenant: 2,
@@ -480,7 +484,11 @@ mod tests {
         for _ in 0..600 {
             let t = t0 + rng.unit() * 3600.0;
             let dst = ip(0xc633_6400 + (rng.next() % 50) as u32);
-            let port = if rng.next() % 2 == 0 { 443 } else { 80 };
+            let port = if rng.next().is_multiple_of(2) {
+                443
+            } else {
+                80
+            };
             evs.push(start(secs(t), HOST, dst, port, (true, false)));
         }
         // Two stray connections to the C2 itself (a person browsing it).
@@ -562,7 +570,15 @@ mod tests {
         // Eleven perfect beats: one short of the count.
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         let mut evs: Vec<_> = (0..11)
-            .map(|i| start(secs(100.0 + 60.0 * f64::from(i)), HOST, C2, 443, (true, false)))
+            .map(|i| {
+                start(
+                    secs(100.0 + 60.0 * f64::from(i)),
+                    HOST,
+                    C2,
+                    443,
+                    (true, false),
+                )
+            })
             .collect();
         assert!(feed(&mut d, &mut evs).is_empty());
         // Fourteen beats, jitter ±60%: dispersion too high.
@@ -576,13 +592,29 @@ mod tests {
         // Twenty perfect beats every 5 s: under the shortest period.
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         let mut evs: Vec<_> = (0..20)
-            .map(|i| start(secs(100.0 + 5.0 * f64::from(i)), HOST, C2, 443, (true, false)))
+            .map(|i| {
+                start(
+                    secs(100.0 + 5.0 * f64::from(i)),
+                    HOST,
+                    C2,
+                    443,
+                    (true, false),
+                )
+            })
             .collect();
         assert!(feed(&mut d, &mut evs).is_empty());
         // Twelve beats an hour apart: they do not fit in the window.
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         let mut evs: Vec<_> = (0..12)
-            .map(|i| start(secs(100.0 + 3600.0 * f64::from(i)), HOST, C2, 443, (true, false)))
+            .map(|i| {
+                start(
+                    secs(100.0 + 3600.0 * f64::from(i)),
+                    HOST,
+                    C2,
+                    443,
+                    (true, false),
+                )
+            })
             .collect();
         assert!(feed(&mut d, &mut evs).is_empty());
     }
@@ -605,7 +637,13 @@ mod tests {
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         let mut out = Vec::new();
         for i in 0..12 {
-            let mut e = start(secs(100.0 + 60.0 * f64::from(i)), HOST, C2, 443, (true, false));
+            let mut e = start(
+                secs(100.0 + 60.0 * f64::from(i)),
+                HOST,
+                C2,
+                443,
+                (true, false),
+            );
             e.bidirectional = false;
             d.on_event(&e, &mut out);
         }
@@ -617,7 +655,15 @@ mod tests {
         let go = |cfg: Config, port: u16| {
             let mut d = Beaconing::new(PerTenant::all(cfg));
             let mut evs: Vec<_> = (0..14)
-                .map(|i| start(secs(100.0 + 64.0 * f64::from(i)), HOST, C2, port, (true, false)))
+                .map(|i| {
+                    start(
+                        secs(100.0 + 64.0 * f64::from(i)),
+                        HOST,
+                        C2,
+                        port,
+                        (true, false),
+                    )
+                })
                 .collect();
             feed(&mut d, &mut evs).len()
         };
@@ -642,13 +688,26 @@ mod tests {
         let mut out = Vec::new();
         // A perfect 60 s beacon for 14 hours.
         for i in 0..840 {
-            d.on_event(&start(secs(1000.0 + 60.0 * f64::from(i)), HOST, C2, 443, (true, false)), &mut out);
+            d.on_event(
+                &start(
+                    secs(1000.0 + 60.0 * f64::from(i)),
+                    HOST,
+                    C2,
+                    443,
+                    (true, false),
+                ),
+                &mut out,
+            );
         }
         // At beat 12, then again once each 6-hour window has passed.
         let at: Vec<_> = out.iter().map(|x| x.ts).collect();
         assert_eq!(
             at,
-            vec![secs(1660.0), secs(1660.0 + 21_600.0), secs(1660.0 + 43_200.0)]
+            vec![
+                secs(1660.0),
+                secs(1660.0 + 21_600.0),
+                secs(1660.0 + 43_200.0)
+            ]
         );
     }
 
@@ -657,7 +716,16 @@ mod tests {
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         let mut out = Vec::new();
         for i in 0..12 {
-            d.on_event(&start(secs(1000.0 + 60.0 * f64::from(i)), HOST, C2, 443, (true, false)), &mut out);
+            d.on_event(
+                &start(
+                    secs(1000.0 + 60.0 * f64::from(i)),
+                    HOST,
+                    C2,
+                    443,
+                    (true, false),
+                ),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 1);
         d.advance(secs(1660.0 + 21_599.0), &mut out);
@@ -676,7 +744,13 @@ mod tests {
         let mut d = Beaconing::new(PerTenant::all(cfg));
         let mut out = Vec::new();
         for i in 0u32..1_000_000 {
-            let e = start(Timestamp::from_nanos(i64::from(i) * 1000), ip(0x0a00_0000 + i), C2, 443, (true, false));
+            let e = start(
+                Timestamp::from_nanos(i64::from(i) * 1000),
+                ip(0x0a00_0000 + i),
+                C2,
+                443,
+                (true, false),
+            );
             d.on_event(&e, &mut out);
         }
         assert!(out.is_empty());
@@ -686,12 +760,14 @@ mod tests {
         // Beats per key are capped too.
         let mut d = Beaconing::new(PerTenant::all(Config::default()));
         for i in 0..10_000 {
-            d.on_event(&start(secs(f64::from(i) * 1.5), HOST, C2, 443, (true, false)), &mut out);
+            d.on_event(
+                &start(secs(f64::from(i) * 1.5), HOST, C2, 443, (true, false)),
+                &mut out,
+            );
         }
         let (_, b) = d.table.iter().next().unwrap();
         assert_eq!(b.ring.len(), 32);
     }
-
 
     proptest! {
         /// Replaying the same stream gives the same detections.

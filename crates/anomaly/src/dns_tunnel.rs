@@ -102,9 +102,7 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 
 use crate::bounded::Bounded;
-use crate::{
-    Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value,
-};
+use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
 
 /// The TXT query type.
 pub const QTYPE_TXT: u16 = 16;
@@ -124,7 +122,8 @@ const COMMON_SLD: [&[u8]; 7] = [b"co", b"com", b"net", b"org", b"gov", b"ac", b"
 
 const MSG_ENTROPY: &str =
     "MIRADOR DNS tunnel: one client sent many long, high-entropy names under one domain";
-const MSG_TXT: &str = "MIRADOR DNS tunnel: one client sent TXT/NULL queries at volume under one domain";
+const MSG_TXT: &str =
+    "MIRADOR DNS tunnel: one client sent TXT/NULL queries at volume under one domain";
 
 /// Settings of the DNS tunnel detector (one tenant's).
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +309,9 @@ impl Detector for DnsTunnel {
         if registered.is_empty() {
             return;
         }
+        // A key holds at most a DNS name's length (a name without dots
+        // from a lax parser would otherwise be all key).
+        let registered = &registered[registered.len().saturating_sub(MAX_EXAMPLE_LEN)..];
         let (len, entropy) = measure(left);
         let suspicious = len >= cfg.min_subdomain_len && entropy >= cfg.min_entropy;
         let txt_null = qtype == QTYPE_TXT || qtype == QTYPE_NULL;
@@ -629,7 +631,9 @@ mod tests {
 
     fn names(n: usize, seed: u64, hexlen: usize, domain: &str) -> Vec<String> {
         let mut rng = Rng(seed);
-        (0..n).map(|_| tunnel_name(&mut rng, hexlen, domain)).collect()
+        (0..n)
+            .map(|_| tunnel_name(&mut rng, hexlen, domain))
+            .collect()
     }
 
     fn run(d: &mut DnsTunnel, evs: &[Event<'_>]) -> Vec<Detection> {
@@ -659,10 +663,7 @@ mod tests {
             (&b""[..], &b"example.co.uk"[..])
         );
         // `co` under a three-letter TLD is an ordinary label.
-        assert_eq!(
-            split_registered(b"x.co.com"),
-            (&b"x"[..], &b"co.com"[..])
-        );
+        assert_eq!(split_registered(b"x.co.com"), (&b"x"[..], &b"co.com"[..]));
         assert_eq!(split_registered(b"com"), (&b""[..], &b"com"[..]));
         assert_eq!(split_registered(b"a.org"), (&b""[..], &b"a.org"[..]));
     }
@@ -851,27 +852,30 @@ mod tests {
             run(&mut d, &evs)
         };
         assert_eq!(mk(Config::default()).len(), 1);
-        let mut c = Config::default();
-        c.allow_domains = vec!["example.com".into()];
-        assert!(mk(c).is_empty());
-        let mut c = Config::default();
-        c.allow_domains = vec!["AV-Lookup.Example.com.".into()];
-        assert!(mk(c).is_empty());
-        let mut c = Config::default();
-        c.allow_domains = vec!["ample.com".into()];
-        assert_eq!(mk(c).len(), 1, "a suffix that is not a parent domain");
+        let domains = |d: &str| Config {
+            allow_domains: vec![d.into()],
+            ..Config::default()
+        };
+        assert!(mk(domains("example.com")).is_empty());
+        assert!(mk(domains("AV-Lookup.Example.com.")).is_empty());
+        assert_eq!(
+            mk(domains("ample.com")).len(),
+            1,
+            "a suffix that is not a parent domain"
+        );
         let mut c = Config::default();
         c.allow.sources = vec!["10.0.0.0/24".parse().unwrap()];
         assert!(mk(c).is_empty());
         let mut c = Config::default();
         c.allow.destinations = vec!["10.0.0.2/32".parse().unwrap()];
         assert!(mk(c).is_empty());
-        let mut c = Config::default();
-        c.enabled = false;
-        assert!(mk(c).is_empty());
+        let off = Config {
+            enabled: false,
+            ..Config::default()
+        };
+        assert!(mk(off.clone()).is_empty());
         // Per tenant: tenant 1 disabled, the default on.
-        let mut c = Config::default();
-        c.enabled = false;
+        let c = off;
         let mut d = DnsTunnel::new(PerTenant {
             default: Config::default(),
             tenants: vec![(1, c)],
@@ -892,22 +896,34 @@ mod tests {
         let mut out = Vec::new();
         // Minutes 0..3: a tunnel at one query a second: one detection.
         for s in 0..180 {
-            d.on_event(&q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1), &mut out);
+            d.on_event(
+                &q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 1);
         // Minute 3: only 10 queries (the condition clears).
         for s in 180..190 {
-            d.on_event(&q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1), &mut out);
+            d.on_event(
+                &q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 1);
         // Minute 4: the tunnel again: a second detection.
         for s in 240..300 {
-            d.on_event(&q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1), &mut out);
+            d.on_event(
+                &q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 2);
         // A long pause (the key is forgotten), then again: a third.
         for s in 1000..1040 {
-            d.on_event(&q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1), &mut out);
+            d.on_event(
+                &q(t(1000 + s), CLIENT, it.next().unwrap().as_bytes(), 1),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 3);
     }
@@ -916,10 +932,7 @@ mod tests {
     fn idle_keys_expire_on_advance() {
         let mut d = DnsTunnel::new(PerTenant::all(Config::default()));
         let ns = names(5, 10, 80, "example.com");
-        run(
-            &mut d,
-            &[q(t(10), CLIENT, ns[0].as_bytes(), 1)],
-        );
+        run(&mut d, &[q(t(10), CLIENT, ns[0].as_bytes(), 1)]);
         assert_eq!(d.len(), 1);
         let mut out = Vec::new();
         d.advance(t(100), &mut out);
@@ -941,7 +954,15 @@ mod tests {
         for i in 0u32..1_000_000 {
             let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
             // All within one second of each other: nothing expires.
-            d.on_event(&q(Timestamp::from_nanos(i64::from(i)), client, name.as_bytes(), 1), &mut out);
+            d.on_event(
+                &q(
+                    Timestamp::from_nanos(i64::from(i)),
+                    client,
+                    name.as_bytes(),
+                    1,
+                ),
+                &mut out,
+            );
             assert!(d.len() <= 1000);
         }
         assert!(out.is_empty());

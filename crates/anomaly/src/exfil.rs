@@ -527,11 +527,26 @@ mod tests {
         assert!(run(&mut d, &[up(100, 600 * MIB), up(3_800, 600 * MIB)]).is_empty());
         // The threshold to two external hosts.
         let mut d = Exfiltration::new(PerTenant::all(Config::default()));
-        let other = end(200, HOST, ip(0xc633_640a), 1, 443, 600 * MIB, 0, (true, false));
+        let other = end(
+            200,
+            HOST,
+            ip(0xc633_640a),
+            1,
+            443,
+            600 * MIB,
+            0,
+            (true, false),
+        );
         assert!(run(&mut d, &[up(100, 600 * MIB), other]).is_empty());
         // Inbound bytes (downloads) do not count.
         let mut d = Exfiltration::new(PerTenant::all(Config::default()));
-        assert!(run(&mut d, &[end(100, HOST, PEER, 1, 443, 1000, 5 * GIB, (true, false))]).is_empty());
+        assert!(
+            run(
+                &mut d,
+                &[end(100, HOST, PEER, 1, 443, 1000, 5 * GIB, (true, false))]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -601,11 +616,7 @@ mod tests {
         let mut d = Exfiltration::new(PerTenant::all(Config::default()));
         // Two windows of history, then 500 MiB: under the threshold, and
         // the baseline is not learned yet.
-        let evs = [
-            up(100, MIB),
-            up(3700, MIB),
-            up(7300, 500 * MIB),
-        ];
+        let evs = [up(100, MIB), up(3700, MIB), up(7300, 500 * MIB)];
         assert!(run(&mut d, &evs).is_empty());
     }
 
@@ -614,7 +625,10 @@ mod tests {
         let mut d = Exfiltration::new(PerTenant::all(Config::default()));
         // 100 MiB in the first hour, then silence for ten hours: the
         // baseline decays to about 3 MiB, the limit falls to its floor.
-        let out = run(&mut d, &[up(100, 100 * MIB), up(11 * 3600 + 100, 300 * MIB)]);
+        let out = run(
+            &mut d,
+            &[up(100, 100 * MIB), up(11 * 3600 + 100, 300 * MIB)],
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(get(&out[0], "baseline_windows"), &Value::Count(11));
         assert_eq!(get(&out[0], "baseline_limit"), &Value::Count(256 * MIB));
@@ -689,7 +703,16 @@ mod tests {
         let mut d = Exfiltration::new(PerTenant::all(cfg));
         let mut out = Vec::new();
         for i in 0u32..1_000_000 {
-            let e = end(100, ip(0x0a00_0000 + i), PEER, 1, 443, 1000, 0, (true, false));
+            let e = end(
+                100,
+                ip(0x0a00_0000 + i),
+                PEER,
+                1,
+                443,
+                1000,
+                0,
+                (true, false),
+            );
             d.on_event(&e, &mut out);
         }
         assert!(out.is_empty());
@@ -699,7 +722,10 @@ mod tests {
         // Ports per key are capped too.
         let mut d = Exfiltration::new(PerTenant::all(Config::default()));
         for p in 0..1000u16 {
-            d.on_event(&end(100, HOST, PEER, 1, p, 2 * MIB, 0, (true, false)), &mut out);
+            d.on_event(
+                &end(100, HOST, PEER, 1, p, 2 * MIB, 0, (true, false)),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 1);
         assert_eq!(get(&out[0], "port_count"), &Value::Count(MAX_LISTED as u64));
