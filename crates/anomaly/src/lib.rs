@@ -27,9 +27,13 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 use serde::Deserialize;
 
+pub mod beacon;
 pub mod bounded;
+pub mod dns_tunnel;
+pub mod exfil;
 pub mod flood;
 pub mod scan;
+pub mod unexpected;
 
 /// The generator id of detector alerts (Suricata's `gid`): rules use 1,
 /// Suricata's own decoder and stream events 1 too; 9000 is free.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use mirador_anomaly::flood::{HalfOpenConfig, ReflectionConfig, SynFloodConfig};
 use mirador_anomaly::scan::{arp_sweep, distributed_scan, host_sweep, port_scan};
+use mirador_anomaly::{beacon, dns_tunnel, exfil, unexpected};
 
 /// `detectors`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -29,6 +30,14 @@ pub struct DetectorsConfig {
     pub half_open: HalfOpenConfig,
     /// `reflection`.
     pub reflection: ReflectionConfig,
+    /// `dns-tunnel`.
+    pub dns_tunnel: dns_tunnel::Config,
+    /// `beaconing`.
+    pub beaconing: beacon::Config,
+    /// `exfiltration`.
+    pub exfiltration: exfil::Config,
+    /// `unexpected-connection` (off unless configured).
+    pub unexpected_connection: unexpected::Config,
 }
 
 impl Default for DetectorsConfig {
@@ -42,6 +51,10 @@ impl Default for DetectorsConfig {
             syn_flood: Default::default(),
             half_open: Default::default(),
             reflection: Default::default(),
+            dns_tunnel: Default::default(),
+            beaconing: Default::default(),
+            exfiltration: Default::default(),
+            unexpected_connection: Default::default(),
         }
     }
 }
@@ -67,4 +80,12 @@ pub struct TenantDetectors {
     pub half_open: Option<HalfOpenConfig>,
     /// `reflection`.
     pub reflection: Option<ReflectionConfig>,
+    /// `dns-tunnel`.
+    pub dns_tunnel: Option<dns_tunnel::Config>,
+    /// `beaconing`.
+    pub beaconing: Option<beacon::Config>,
+    /// `exfiltration`.
+    pub exfiltration: Option<exfil::Config>,
+    /// `unexpected-connection`.
+    pub unexpected_connection: Option<unexpected::Config>,
 }

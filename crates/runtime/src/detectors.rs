@@ -366,5 +366,12 @@ pub fn build(config: &mirador_config::Config) -> Vec<Box<dyn Detector + Send>> {
     add!(syn_flood, mirador_anomaly::flood::SynFlood::new);
     add!(half_open, mirador_anomaly::flood::HalfOpen::new);
     add!(reflection, mirador_anomaly::flood::Reflection::new);
+    add!(dns_tunnel, mirador_anomaly::dns_tunnel::DnsTunnel::new);
+    add!(beaconing, mirador_anomaly::beacon::Beaconing::new);
+    add!(exfiltration, mirador_anomaly::exfil::Exfiltration::new);
+    add!(
+        unexpected_connection,
+        mirador_anomaly::unexpected::UnexpectedConnection::new
+    );
     v
 }
