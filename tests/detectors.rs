@@ -297,3 +297,118 @@ fn a_one_sided_mirror_does_not_count_failures() {
     );
     assert_eq!(declared, vec![7]);
 }
+
+/// The sids a capture of `frames` (1 ms apart) fires, plain and wrapped
+/// as a VXLAN mirror session (VNI 7) that only ever shows what it holds.
+fn plain_and_mirrored(frames: &[Vec<u8>]) -> (Vec<u64>, Vec<u64>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Record::new(1_700_000_000_000_000_000 + i as u64 * 1_000_000, f.clone()))
+        .collect();
+    let plain = tmp.path().join("plain.pcap");
+    std::fs::write(&plain, pcap(1, TsResolution::Nano, &records).unwrap()).unwrap();
+    let wrapped = tmp.path().join("mirror.pcap");
+    let out = mirador()
+        .args(["pcap", "encap", "--vni", "7"])
+        .arg(&plain)
+        .arg(&wrapped)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (gid_9000_sids(&plain, &[]), gid_9000_sids(&wrapped, &[]))
+}
+
+/// `n` SYNs to 10.9.9.9:80 from `sources` spoofed sources, none answered.
+fn syns(n: u32, sources: u32) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let s = i % sources;
+            let src = format!("198.18.{}.{}", s / 250, s % 250 + 1);
+            syn(&src, 1024 + (i % 60000) as u16, "10.9.9.9", 80)
+        })
+        .collect()
+}
+
+#[test]
+fn a_syn_flood_and_its_half_open_connections() {
+    // 12,000 unanswered SYNs from 1,200 sources in 12 s: a flood, and on a
+    // tap (both directions visible) half-open exhaustion too.
+    let (plain, mirrored) = plain_and_mirrored(&syns(12_000, 1_200));
+    assert_eq!(plain, vec![5, 6]);
+    // One-sided: the rate is evidence, the missing answers are not.
+    assert_eq!(mirrored, vec![5]);
+    // A near miss: under the SYN count of the window, and too few sources.
+    let (plain, _) = plain_and_mirrored(&syns(6_000, 500));
+    assert!(!plain.contains(&5), "{plain:?}");
+}
+
+/// An ARP request from `sender` for `target` (Ethernet, IPv4).
+fn arp(sender: [u8; 4], target: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x71]);
+    f.extend_from_slice(&[0x08, 0x06]);
+    f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x71]);
+    f.extend_from_slice(&sender);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target);
+    f
+}
+
+#[test]
+fn an_arp_sweep_and_a_near_miss() {
+    let sweep: Vec<Vec<u8>> = (1..=60u8)
+        .map(|t| arp([10, 1, 1, 71], [10, 1, 1, t]))
+        .collect();
+    let (plain, _) = plain_and_mirrored(&sweep);
+    assert_eq!(plain, vec![3]);
+    // A host resolving its 20 neighbours, and the same address asked again.
+    let mut quiet: Vec<Vec<u8>> = (1..=20u8)
+        .map(|t| arp([10, 1, 1, 5], [10, 1, 1, t]))
+        .collect();
+    quiet.extend((0..40).map(|_| arp([10, 1, 1, 6], [10, 1, 1, 1])));
+    let (plain, _) = plain_and_mirrored(&quiet);
+    assert_eq!(plain, Vec::<u64>::new());
+}
+
+/// Sources 10.8.0.1.. each probing `ports` ports of 10.9.0.5, every probe
+/// answered by a RST.
+fn distributed(sources: u8, ports: u16) -> Vec<Vec<u8>> {
+    let mut f = Vec::new();
+    for p in 0..ports {
+        for s in 1..=sources {
+            let src = format!("10.8.0.{s}");
+            let sport = 30000 + p * 10 + u16::from(s);
+            f.push(syn(&src, sport, "10.9.0.5", 2000 + p));
+            f.push(rst("10.9.0.5", 2000 + p, &src, sport));
+        }
+    }
+    f
+}
+
+#[test]
+fn a_distributed_scan_with_rejects() {
+    // 6 sources, each touching 8 of 30 ports: no single port scan.
+    let mut frames = Vec::new();
+    for p in 0..30u16 {
+        let s = (p % 6) as u8 + 1;
+        let src = format!("10.8.0.{s}");
+        let sport = 30000 + p;
+        frames.push(syn(&src, sport, "10.9.0.5", 2000 + p));
+        frames.push(rst("10.9.0.5", 2000 + p, &src, sport));
+    }
+    let (plain, mirrored) = plain_and_mirrored(&frames);
+    assert_eq!(plain, vec![4]);
+    // The mirror shows both directions (the RSTs answer the SYNs), so the
+    // session is two-way as soon as the first RST arrives.
+    assert_eq!(mirrored, vec![4]);
+    // Four sources: below the five a distributed scan needs.
+    let (near, _) = plain_and_mirrored(&distributed(4, 6));
+    assert!(!near.contains(&4), "{near:?}");
+}
