@@ -306,9 +306,8 @@ pub(crate) fn write_detection(
     if let Some(s) = session
         && let Some(m) = &s.mirror
     {
-        o.obj("mirror", |mo| {
-            mirador_engine::eve::mirror_object(mo, m, &s.label)
-        });
+        // `mirror_object` writes the `mirror` key itself.
+        mirador_engine::eve::mirror_object(&mut o, m, &s.label);
     }
     o.close();
     out.push(b'\n');
