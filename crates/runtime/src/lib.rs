@@ -1443,6 +1443,8 @@ impl Sharded {
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<(RuntimeStats, u64)> {
         self.reader_progress();
+        // The reader's index in the detector stage, before the senders go.
+        let reader = self.senders.len();
         for shard in 0..self.senders.len() {
             self.send(shard);
         }
@@ -1472,10 +1474,9 @@ impl Sharded {
         // The reader's own events, then every detector window closes at
         // the last packet time.
         if let Some(mut d) = self.detectors.take() {
-            let n = self.senders.len();
             let events = std::mem::take(&mut self.det_reader);
-            records += d.push(n, events, self.read, &mut chunk);
-            records += d.finish(n, &mut chunk);
+            records += d.push(reader, events, self.read, &mut chunk);
+            records += d.finish(reader, &mut chunk);
             if let Some(w) = self.watermark {
                 records += d.close(w, &mut chunk);
             }
