@@ -61,6 +61,8 @@ use mirador_wire::{Inner, Mirror, Network, Timestamp, Transport, linktype};
 /// The flow-key tenant of tunnel-transport flows: sessions' tenants are
 /// numbered from 0, so this one is never theirs.
 const TUNNEL_TENANT: u32 = u32::MAX;
+/// The session number of tunnel-transport packets (no mirror session).
+pub(crate) const TUNNEL_SESSION: u32 = u32::MAX;
 /// IP protocol number of GRE (ERSPAN's transport).
 const GRE: u8 = 47;
 
@@ -1062,7 +1064,7 @@ impl Sharded {
             icmp_echo: None,
             events: mirador_wire::EventSet::default(),
             icmp: None,
-            session: u32::MAX,
+            session: TUNNEL_SESSION,
             pcap_cnt,
             mirror: None,
         });

@@ -530,7 +530,12 @@ impl Worker {
                 }
             }
         };
-        if self.shared.detectors.is_some() && matches!(m.kind, MetaKind::Flow) {
+        // Tunnel-transport flows (`tunnel-flows`) are the mirror's own
+        // plumbing, not a session's traffic: not for the detectors.
+        if self.shared.detectors.is_some()
+            && matches!(m.kind, MetaKind::Flow)
+            && m.session != crate::TUNNEL_SESSION
+        {
             flow_events(
                 &self.shared,
                 m,
@@ -950,7 +955,7 @@ impl Worker {
             if e.user.generation != self.generation {
                 e.user.rebase(self.generation);
             }
-            if self.shared.detectors.is_some() {
+            if self.shared.detectors.is_some() && e.user.session != crate::TUNNEL_SESSION {
                 flow_end_event(&self.shared, &e, st);
             }
             if e.key.proto == proto::TCP {
