@@ -176,52 +176,72 @@ impl DetectorStage {
 
     fn drain(&mut self, eve: &mut Vec<u8>) -> u64 {
         let mut n = 0;
-        while let Some(ev) = self.ordered.pop() {
-            // Time moves once per second of packet time.
-            if self.last_advance.is_none_or(|l| ev.ts.secs() > l.secs()) {
-                self.last_advance = Some(ev.ts);
-                for d in &mut self.detectors {
-                    d.advance(ev.ts, &mut self.out);
-                }
+        let mut tail = Vec::new();
+        while let Some((key, ev)) = self.ordered.pop_keyed() {
+            if key.0 == crate::ordered::SHUTDOWN {
+                tail.push(ev);
+            } else {
+                n += self.deliver(ev, eve);
             }
-            let info = self
-                .sessions
-                .get(ev.session as usize)
-                .and_then(|s| s.as_ref());
-            let bidirectional = info.is_some_and(|s| s.bidirectional);
-            let kind = match &ev.kind {
-                OwnedKind::BothWays => {
-                    if let Some(Some(s)) = self.sessions.get_mut(ev.session as usize) {
-                        s.bidirectional = true;
-                    }
-                    continue;
-                }
-                OwnedKind::Plain(k) => k.clone(),
-                OwnedKind::Dns {
-                    client,
-                    server,
-                    qname,
-                    qtype,
-                } => EventKind::DnsQuery {
-                    client: *client,
-                    server: *server,
-                    qname,
-                    qtype: *qtype,
-                },
-            };
-            let e = Event {
-                ts: ev.ts,
-                tenant: ev.tenant,
-                session: ev.session,
-                bidirectional,
-                kind,
-            };
-            for d in &mut self.detectors {
-                d.on_event(&e, &mut self.out);
+        }
+        // Flows ended at shutdown, released only once every worker has
+        // finished: which worker ended a flow (and so the key's tie
+        // break) depends on the worker count, so they go in time order,
+        // ties by their content.
+        if !tail.is_empty() {
+            tail.sort_by_cached_key(|e| (e.ts, e.tenant, e.session, format!("{:?}", e.kind)));
+            for ev in tail {
+                n += self.deliver(ev, eve);
             }
-            n += self.write(eve);
         }
         n
+    }
+
+    /// Hands one event to every detector; writes what they detect.
+    fn deliver(&mut self, ev: Owned, eve: &mut Vec<u8>) -> u64 {
+        // Time moves once per second of packet time.
+        if self.last_advance.is_none_or(|l| ev.ts.secs() > l.secs()) {
+            self.last_advance = Some(ev.ts);
+            for d in &mut self.detectors {
+                d.advance(ev.ts, &mut self.out);
+            }
+        }
+        let info = self
+            .sessions
+            .get(ev.session as usize)
+            .and_then(|s| s.as_ref());
+        let bidirectional = info.is_some_and(|s| s.bidirectional);
+        let kind = match &ev.kind {
+            OwnedKind::BothWays => {
+                if let Some(Some(s)) = self.sessions.get_mut(ev.session as usize) {
+                    s.bidirectional = true;
+                }
+                return 0;
+            }
+            OwnedKind::Plain(k) => k.clone(),
+            OwnedKind::Dns {
+                client,
+                server,
+                qname,
+                qtype,
+            } => EventKind::DnsQuery {
+                client: *client,
+                server: *server,
+                qname,
+                qtype: *qtype,
+            },
+        };
+        let e = Event {
+            ts: ev.ts,
+            tenant: ev.tenant,
+            session: ev.session,
+            bidirectional,
+            kind,
+        };
+        for d in &mut self.detectors {
+            d.on_event(&e, &mut self.out);
+        }
+        self.write(eve)
     }
 
     fn write(&mut self, eve: &mut Vec<u8>) -> u64 {
@@ -306,9 +326,8 @@ pub(crate) fn write_detection(
     if let Some(s) = session
         && let Some(m) = &s.mirror
     {
-        o.obj("mirror", |mo| {
-            mirador_engine::eve::mirror_object(mo, m, &s.label)
-        });
+        // `mirror_object` writes the `mirror` key itself.
+        mirador_engine::eve::mirror_object(&mut o, m, &s.label);
     }
     o.close();
     out.push(b'\n');

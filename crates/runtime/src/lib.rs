@@ -61,6 +61,8 @@ use mirador_wire::{Inner, Mirror, Network, Timestamp, Transport, linktype};
 /// The flow-key tenant of tunnel-transport flows: sessions' tenants are
 /// numbered from 0, so this one is never theirs.
 const TUNNEL_TENANT: u32 = u32::MAX;
+/// The session number of tunnel-transport packets (no mirror session).
+pub(crate) const TUNNEL_SESSION: u32 = u32::MAX;
 /// IP protocol number of GRE (ERSPAN's transport).
 const GRE: u8 = 47;
 
@@ -1062,7 +1064,7 @@ impl Sharded {
             icmp_echo: None,
             events: mirador_wire::EventSet::default(),
             icmp: None,
-            session: u32::MAX,
+            session: TUNNEL_SESSION,
             pcap_cnt,
             mirror: None,
         });
@@ -1443,6 +1445,8 @@ impl Sharded {
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<(RuntimeStats, u64)> {
         self.reader_progress();
+        // The reader's index in the detector stage, before the senders go.
+        let reader = self.senders.len();
         for shard in 0..self.senders.len() {
             self.send(shard);
         }
@@ -1472,10 +1476,9 @@ impl Sharded {
         // The reader's own events, then every detector window closes at
         // the last packet time.
         if let Some(mut d) = self.detectors.take() {
-            let n = self.senders.len();
             let events = std::mem::take(&mut self.det_reader);
-            records += d.push(n, events, self.read, &mut chunk);
-            records += d.finish(n, &mut chunk);
+            records += d.push(reader, events, self.read, &mut chunk);
+            records += d.finish(reader, &mut chunk);
             if let Some(w) = self.watermark {
                 records += d.close(w, &mut chunk);
             }

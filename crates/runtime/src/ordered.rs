@@ -22,6 +22,10 @@ use std::collections::BinaryHeap;
 /// cannot happen (one packet is one worker's).
 pub type Key = (u64, u32, u32);
 
+/// The packet number of events that come after every packet: those of
+/// the flows a worker ends at shutdown.
+pub const SHUTDOWN: u64 = u64::MAX;
+
 #[derive(Debug)]
 struct Held<T> {
     key: Key,
@@ -92,9 +96,14 @@ impl<T> Ordered<T> {
 
     /// The next event every worker is past, if any.
     pub fn pop(&mut self) -> Option<T> {
+        self.pop_keyed().map(|(_, e)| e)
+    }
+
+    /// [`Ordered::pop`], with the event's key.
+    pub fn pop_keyed(&mut self) -> Option<(Key, T)> {
         let floor = self.progress.iter().copied().min().unwrap_or(0);
         if self.heap.peek().is_some_and(|h| h.key.0 <= floor) {
-            self.heap.pop().map(|h| h.event)
+            self.heap.pop().map(|h| (h.key, h.event))
         } else {
             None
         }

@@ -293,33 +293,7 @@ impl Worker {
             self.table.advance(batch.watermark, &mut ended);
             self.end_flows(&mut ended, &mut st);
             self.close_vpc_windows(batch.watermark, &mut st);
-            if self
-                .shared
-                .detect
-                .as_ref()
-                .is_some_and(|e| e.needs_host_stage())
-            {
-                let events = std::mem::take(&mut st.host_events)
-                    .into_iter()
-                    .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
-                    .collect();
-                let _ = self.out.send(ToWriter::Host {
-                    worker: self.index,
-                    events,
-                    done: batch.read_upto,
-                });
-            }
-            if self.shared.detectors.is_some() {
-                let events = std::mem::take(&mut st.det_events)
-                    .into_iter()
-                    .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
-                    .collect();
-                let _ = self.out.send(ToWriter::Detect {
-                    worker: self.index,
-                    events,
-                    done: batch.read_upto,
-                });
-            }
+            self.send_stage_events(&mut st, batch.read_upto);
             // VPC Flow Logs records go out with every batch (replay's EVE
             // waits for a full buffer), with this worker's watermark: the
             // writer closes a file only once every worker has passed its
@@ -349,12 +323,19 @@ impl Worker {
             batch.clear();
             let _ = self.spare.send(batch);
         }
+        // What flows ended at shutdown tell the host and detector stages
+        // (their end-of-flow inspection, `FlowEnd` events) comes after
+        // every packet: keyed `SHUTDOWN`, released once every worker has
+        // finished (the detector stage puts them in time order).
+        let done = st.cur_cnt;
+        st.cur_cnt = crate::ordered::SHUTDOWN;
         // In chunks: each is written before the next is ended, so a full
         // table does not become one vector of ended flows.
         while self.table.shutdown_some(&mut ended, 1024) {
             self.end_flows(&mut ended, &mut st);
         }
         self.end_flows(&mut ended, &mut st);
+        self.send_stage_events(&mut st, done);
         self.flush(&mut st);
         st.stats.table = *self.table.counters();
         st.stats.budget = st.budget;
@@ -363,6 +344,38 @@ impl Worker {
         let _ = self
             .out
             .send(ToWriter::Done(self.index, Box::new(st.stats)));
+    }
+
+    /// Hands the events for the host and detector stages to the writer,
+    /// with this worker's progress `done`.
+    fn send_stage_events(&self, st: &mut State, done: u64) {
+        if self
+            .shared
+            .detect
+            .as_ref()
+            .is_some_and(|e| e.needs_host_stage())
+        {
+            let events = std::mem::take(&mut st.host_events)
+                .into_iter()
+                .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
+                .collect();
+            let _ = self.out.send(ToWriter::Host {
+                worker: self.index,
+                events,
+                done,
+            });
+        }
+        if self.shared.detectors.is_some() {
+            let events = std::mem::take(&mut st.det_events)
+                .into_iter()
+                .map(|((c, q, _), e)| ((c, q, self.index as u32), e))
+                .collect();
+            let _ = self.out.send(ToWriter::Detect {
+                worker: self.index,
+                events,
+                done,
+            });
+        }
     }
 
     /// Acts on a control message, after the batch's packets.
@@ -517,7 +530,12 @@ impl Worker {
                 }
             }
         };
-        if self.shared.detectors.is_some() && matches!(m.kind, MetaKind::Flow) {
+        // Tunnel-transport flows (`tunnel-flows`) are the mirror's own
+        // plumbing, not a session's traffic: not for the detectors.
+        if self.shared.detectors.is_some()
+            && matches!(m.kind, MetaKind::Flow)
+            && m.session != crate::TUNNEL_SESSION
+        {
             flow_events(
                 &self.shared,
                 m,
@@ -937,7 +955,7 @@ impl Worker {
             if e.user.generation != self.generation {
                 e.user.rebase(self.generation);
             }
-            if self.shared.detectors.is_some() {
+            if self.shared.detectors.is_some() && e.user.session != crate::TUNNEL_SESSION {
                 flow_end_event(&self.shared, &e, st);
             }
             if e.key.proto == proto::TCP {
