@@ -14,21 +14,14 @@ mod sensor;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use common::*;
 use mirador_testkit::frame::FrameSpec;
 use mirador_testkit::pcap::{Record, TsResolution, pcap};
 use mirador_testkit::tunnel;
-use sensor::{Sensor, sum};
+use sensor::{Sensor, send_to, serial, sum};
 use serde_json::Value;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -94,30 +87,6 @@ fn vxlan_pcap(dir: &Path, name: &str, frames: &[Vec<u8>]) -> PathBuf {
     path
 }
 
-/// `mirador send ARGS PCAP` to the sensor; returns the datagrams sent.
-fn send(sensor: &Sensor, args: &[&str], pcap: &Path) -> u64 {
-    send_to(&sensor.udp.to_string(), args, pcap)
-}
-
-/// `mirador send --to TO ARGS PCAP`; returns the datagrams sent.
-fn send_to(to: &str, args: &[&str], pcap: &Path) -> u64 {
-    let out = mirador()
-        .arg("send")
-        .arg("--to")
-        .arg(to)
-        .args(args)
-        .arg(pcap)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("mirador send: "))
-        .unwrap_or_else(|| panic!("no report: {err}"));
-    line.split_whitespace().nth(2).unwrap().parse().unwrap()
-}
-
 /// (sid, inner 5-tuple) of every alert, counted.
 fn alerts(records: &[Value]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -167,21 +136,6 @@ fn final_accounting(records: &[Value]) -> Value {
     stats["stats"]["accounting"].clone()
 }
 
-fn total(v: &Value) -> u64 {
-    v.as_object()
-        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
-}
-
-fn balanced(acc: &Value) -> u64 {
-    let received = acc["received"].as_u64().unwrap();
-    let sum = acc["inspected"].as_u64().unwrap()
-        + total(&acc["invalid"])
-        + total(&acc["filtered"])
-        + total(&acc["dropped"]);
-    assert_eq!(received, sum, "accounting does not balance: {acc}");
-    received
-}
-
 fn kernel_dropped(m: &BTreeMap<String, f64>) -> u64 {
     sum(m, "mirador_kernel_dropped_total") as u64
 }
@@ -203,7 +157,7 @@ fn what_run_receives_equals_what_replay_reads() {
     assert!(want_alerts.len() >= 150, "the rules fire: {want_alerts:?}");
 
     let s = Sensor::start(&["--rules", rules_s, "--workers", "2"]);
-    let sent = send(&s, &["--rate", "20000"], &pcap);
+    let sent = s.send(&["--rate", "20000"], &pcap);
     assert_eq!(sent, frames.len() as u64);
     // Everything arrived or was dropped by the kernel (counted).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -287,7 +241,7 @@ fn a_broken_rules_file_on_reload_keeps_the_old_rules() {
         "flow-timeouts.tcp.closed=0",
     ]);
     let first = vxlan_pcap(dir.path(), "a.pcap", &inner_frames(10, 1));
-    send(&s, &[], &first);
+    s.send(&[], &first);
     s.wait_metric("mirador_alerts_total", 30.0, Duration::from_secs(30));
 
     // Broken: nothing in it loads. SIGHUP and POST both refuse it.
@@ -315,7 +269,7 @@ fn a_broken_rules_file_on_reload_keeps_the_old_rules() {
     );
     let before = sum(&s.metrics(), "mirador_alerts_total");
     let second = vxlan_pcap(dir.path(), "b.pcap", &inner_frames(10, 2));
-    send(&s, &[], &second);
+    s.send(&[], &second);
     // All of this batch's alerts (three per flow), so that none of its
     // packets is still on its way when the next reload switches rules.
     let after = s.wait_metric(
@@ -336,7 +290,7 @@ fn a_broken_rules_file_on_reload_keeps_the_old_rules() {
     assert_eq!(sum(&s.metrics(), "mirador_reloads_total"), 1.0);
     assert_eq!(sum(&s.metrics(), "mirador_rules_loaded"), 1.0);
     let third = vxlan_pcap(dir.path(), "c.pcap", &inner_frames(10, 3));
-    let sent3 = send(&s, &[], &third);
+    let sent3 = s.send(&[], &third);
     let (status, records) = s.stop();
     assert!(status.success());
     let sids = |tag: &str| -> std::collections::BTreeSet<u64> {
@@ -367,7 +321,7 @@ fn sigterm_loses_nothing() {
     let pcap = vxlan_pcap(dir.path(), "t.pcap", &frames);
     let s = Sensor::start(&["--no-rules", "--workers", "2"]);
     // As fast as the sender can: some may be dropped, none may be lost.
-    let sent = send(&s, &["--loop", "3"], &pcap);
+    let sent = s.send(&["--loop", "3"], &pcap);
     assert_eq!(sent, 3 * frames.len() as u64);
     let last_scrape = kernel_dropped(&s.metrics());
     let (status, records) = s.stop();
@@ -481,11 +435,7 @@ fn sighup_reopens_the_eve_file_and_rotation_loses_nothing() {
         "--set",
         "flow-timeouts.tcp.closed=0",
     ]);
-    send(
-        &s,
-        &[],
-        &vxlan_pcap(dir.path(), "a.pcap", &inner_frames(10, 1)),
-    );
+    s.send(&[], &vxlan_pcap(dir.path(), "a.pcap", &inner_frames(10, 1)));
     s.wait_metric("mirador_alerts_total", 30.0, Duration::from_secs(30));
     // What logrotate does: move the file, then SIGHUP.
     std::thread::sleep(Duration::from_millis(300)); // a tick writes what is pending
@@ -497,11 +447,7 @@ fn sighup_reopens_the_eve_file_and_rotation_loses_nothing() {
     // with the sensor: read it now).
     std::thread::sleep(Duration::from_millis(300));
     let old = sensor::read_eve(&moved);
-    send(
-        &s,
-        &[],
-        &vxlan_pcap(dir.path(), "b.pcap", &inner_frames(10, 2)),
-    );
+    s.send(&[], &vxlan_pcap(dir.path(), "b.pcap", &inner_frames(10, 2)));
     s.wait_metric("mirador_alerts_total", 60.0, Duration::from_secs(30));
     let (status, fresh) = s.stop();
     assert!(status.success());

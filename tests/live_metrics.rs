@@ -24,14 +24,8 @@ use mirador_testkit::frame::FrameSpec;
 use mirador_testkit::frame::tcp_flags::{ACK, FIN, PSH, SYN};
 use mirador_testkit::pcap::{Record, TsResolution, pcap};
 use mirador_testkit::tunnel;
-use sensor::{Sensor, name_of, parse_metrics, parse_types, sum};
+use sensor::{Sensor, name_of, parse_metrics, parse_types, serial, sum};
 use serde_json::Value;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -60,25 +54,6 @@ fn write_pcap(dir: &Path, name: &str, frames: &[Vec<u8>]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, pcap(1, TsResolution::Nano, &records).unwrap()).unwrap();
     path
-}
-
-/// `mirador send ARGS PCAP` to the sensor; returns the datagrams sent.
-fn send(sensor: &Sensor, args: &[&str], pcap: &Path) -> u64 {
-    let out = mirador()
-        .arg("send")
-        .arg("--to")
-        .arg(sensor.udp.to_string())
-        .args(args)
-        .arg(pcap)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("mirador send: "))
-        .unwrap_or_else(|| panic!("no report: {err}"));
-    line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
 
 /// One TCP connection's segments, client `c` to server `s`.
@@ -417,22 +392,6 @@ fn last_stats(records: &[Value]) -> &Value {
         .expect("a final stats record")["stats"]
 }
 
-fn total(v: &Value) -> u64 {
-    v.as_object()
-        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
-}
-
-/// `received = inspected + invalid + filtered + dropped`; returns received.
-fn balanced(acc: &Value) -> u64 {
-    let received = acc["received"].as_u64().unwrap();
-    let sum = acc["inspected"].as_u64().unwrap()
-        + total(&acc["invalid"])
-        + total(&acc["filtered"])
-        + total(&acc["dropped"]);
-    assert_eq!(received, sum, "accounting does not balance: {acc}");
-    received
-}
-
 // ---------------------------------------------------------------------
 // Every metric moves.
 
@@ -510,7 +469,7 @@ filters:
         frames.extend(t.lossy(&i.to_string()).iter().map(|f| vx(1, f)));
     }
     let p_conversations = write_pcap(dir.path(), "conversations.pcap", &frames);
-    sent += send(&s, &["--rate", "2000"], &p_conversations);
+    sent += s.send(&["--rate", "2000"], &p_conversations);
     settled(&scraper, sent);
     for m in [
         "mirador_alerts_total",
@@ -528,7 +487,7 @@ filters:
     };
     let frames: Vec<_> = t.waiting().iter().map(|f| vx(2, f)).collect();
     let p = write_pcap(dir.path(), "waiting.pcap", &frames);
-    sent += send(&s, &["--rate", "2000"], &p);
+    sent += s.send(&["--rate", "2000"], &p);
     scraper.wait_sum("mirador_reassembly_memory_bytes", 1.0);
 
     // Invalid, truncated (a TCP header cut short: inspected laxly) and
@@ -557,7 +516,7 @@ filters:
         vx(1, &ssh.seg(true, 1000, 0, SYN, b"")),
     ];
     let p = write_pcap(dir.path(), "bad.pcap", &frames);
-    sent += send(&s, &["--rate", "2000"], &p);
+    sent += s.send(&["--rate", "2000"], &p);
     scraper.wait_sum("mirador_packets_invalid_total", 1.0);
     scraper.wait_sum("mirador_decode_events_total", 1.0);
     scraper.wait_sum("mirador_packets_filtered_total", 2.0);
@@ -566,8 +525,7 @@ filters:
     // Truncated copies (AWS PacketLength).
     // (`mirador send` wraps these Ethernet frames itself.)
     let p = write_pcap(dir.path(), "long.pcap", &udp_load(20, 1, 300, 4));
-    sent += send(
-        &s,
+    sent += s.send(
         &["--rate", "2000", "--vni", "1", "--packet-length", "80"],
         &p,
     );
@@ -581,7 +539,7 @@ filters:
         "flows.pcap",
         &vxlan(2, udp_load(300, 300, 10, 5)),
     );
-    sent += send(&s, &["--rate", "5000"], &p);
+    sent += s.send(&["--rate", "5000"], &p);
     scraper.wait_sum("mirador_flows_evicted_total", 1.0);
     scraper.wait_sum("mirador_flows_emergency", 1.0);
     scraper.wait_sum("mirador_eve_rotations_total", 1.0);
@@ -613,7 +571,7 @@ filters:
         &vxlan(2, udp_load(4000, 64, 200, 6)),
     );
     s.signal(19); // SIGSTOP
-    sent += send(&s, &[], &burst);
+    sent += s.send(&[], &burst);
     s.signal(18); // SIGCONT
     settled(&scraper, sent);
     scraper.wait_sum("mirador_kernel_dropped_total", 1.0);
@@ -627,7 +585,7 @@ filters:
     };
     for attempt in 1..=5 {
         let t = Instant::now();
-        sent += send(&s, &["--loop", "5"], &burst);
+        sent += s.send(&["--loop", "5"], &burst);
         eprintln!("burst {attempt}: sent in {:?}", t.elapsed());
         let t = Instant::now();
         settled(&scraper, sent);
@@ -722,7 +680,7 @@ filters:
     );
     let scraper = Scraper::start(s.http);
     scraper.wait("a scrape before traffic", Duration::from_secs(10), |_| true);
-    send(&s, &["--rate", "2000"], &p_conversations);
+    s.send(&["--rate", "2000"], &p_conversations);
     scraper.wait_sum("mirador_eve_write_errors_total", 1.0);
     let values: BTreeSet<u64> = scraper
         .finish()
@@ -765,7 +723,7 @@ fn records_come_out_while_traffic_is_quiet() {
         "flow-timeouts.tcp.closed=0",
     ]);
     let p = write_pcap(dir.path(), "c.pcap", &conversations(4, 7));
-    send(&s, &["--rate", "2000"], &p);
+    s.send(&["--rate", "2000"], &p);
     // Each alert is written within moments, and each TCP flow's record
     // once its FIN exchange has ended it: not when a buffer fills, nor at
     // shutdown.
@@ -807,7 +765,7 @@ fn each_eviction_is_counted_once() {
         "flows.pcap",
         &vxlan(2, udp_load(300, 300, 10, 12)),
     );
-    let sent = send(&s, &["--rate", "5000"], &p);
+    let sent = s.send(&["--rate", "5000"], &p);
     let deadline = Instant::now() + Duration::from_secs(30);
     let evicted = loop {
         let forced = eve_so_far(&s.eve)
@@ -975,7 +933,7 @@ fn prometheus_scrapes_the_sensor() {
     let prom_log = || std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap();
 
     let p = write_pcap(dir.path(), "c.pcap", &conversations(20, 8));
-    let sent = send(&s, &["--rate", "5000"], &p);
+    let sent = s.send(&["--rate", "5000"], &p);
     let received = s.wait_metric(
         "mirador_packets_received_total",
         sent as f64,
@@ -1065,7 +1023,7 @@ fn overload_is_graceful() {
         let mut sent = 0;
         let t = Instant::now();
         for attempt in 1..=5 {
-            sent += send(&s, &["--loop", "25"], &burst);
+            sent += s.send(&["--loop", "25"], &burst);
             let m = s.metrics();
             if sum(&m, "mirador_packets_dropped_total") > 0.0 {
                 break;
@@ -1170,7 +1128,7 @@ fn live_eve_validates_against_suricatas_schema() {
     bad[14] = 0x55;
     frames.push(vx(1, &bad));
     let p = write_pcap(dir.path(), "v.pcap", &frames);
-    send(&s, &["--rate", "2000"], &p);
+    s.send(&["--rate", "2000"], &p);
     s.wait_metric("mirador_alerts_total", 30.0, Duration::from_secs(30));
     // At least one periodic stats record before the final one.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -106,22 +106,26 @@ impl Replay {
     /// `received == inspected + invalid + filtered + dropped`, from the
     /// stats record; returns received.
     pub fn assert_balanced(&self) -> u64 {
-        let a = &self.stats()["accounting"];
-        let sum = |o: &Value| {
-            o.as_object()
-                .unwrap()
-                .values()
-                .map(|v| v.as_u64().unwrap())
-                .sum::<u64>()
-        };
-        let received = a["received"].as_u64().unwrap();
-        let total = a["inspected"].as_u64().unwrap()
-            + sum(&a["invalid"])
-            + sum(&a["filtered"])
-            + sum(&a["dropped"]);
-        assert_eq!(received, total, "accounting does not balance: {a}");
-        received
+        balanced(&self.stats()["accounting"])
     }
+}
+
+/// The sum of an object's integer values (`{reason: count}`).
+pub fn total(v: &Value) -> u64 {
+    v.as_object()
+        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
+}
+
+/// Asserts `received == inspected + invalid + filtered + dropped` on a
+/// `stats.accounting` object; returns received.
+pub fn balanced(acc: &Value) -> u64 {
+    let received = acc["received"].as_u64().unwrap();
+    let sum = acc["inspected"].as_u64().unwrap()
+        + total(&acc["invalid"])
+        + total(&acc["filtered"])
+        + total(&acc["dropped"]);
+    assert_eq!(received, sum, "accounting does not balance: {acc}");
+    received
 }
 
 /// Runs `mirador replay ARGS --eve <tmp>` and parses every EVE line.

@@ -14,6 +14,33 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held while a test's sensor runs: one sensor at a time, so that a 2-core
+/// machine gives each the CPU it needs to keep up with the sender.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `mirador send --to TO ARGS PCAP`; returns the datagrams sent.
+pub fn send_to(to: &str, args: &[&str], pcap: &Path) -> u64 {
+    let out = super::common::mirador()
+        .arg("send")
+        .arg("--to")
+        .arg(to)
+        .args(args)
+        .arg(pcap)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("mirador send: "))
+        .unwrap_or_else(|| panic!("no report: {err}"));
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
 /// A running sensor.
 pub struct Sensor {
     child: Option<Child>,
@@ -139,6 +166,12 @@ impl Sensor {
             logs,
             dir,
         }
+    }
+
+    /// `mirador send ARGS PCAP` to its VXLAN socket; returns the datagrams
+    /// sent.
+    pub fn send(&self, args: &[&str], pcap: &Path) -> u64 {
+        send_to(&self.udp.to_string(), args, pcap)
     }
 
     /// An HTTP request: (status, body).
