@@ -86,7 +86,10 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 
 use crate::bounded::Bounded;
-use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
+use crate::{
+    Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value,
+    secs_to_ns,
+};
 
 const MSG: &str =
     "MIRADOR beaconing: one internal host connects to one external host at regular intervals";
@@ -359,12 +362,6 @@ impl Detector for Beaconing {
             entries: self.table.len() as u64,
         }
     }
-}
-
-fn secs_to_ns(s: u64) -> i64 {
-    i64::try_from(s)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000)
 }
 
 fn round3(x: f64) -> f64 {

@@ -102,7 +102,10 @@ use std::net::IpAddr;
 use mirador_wire::Timestamp;
 
 use crate::bounded::Bounded;
-use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
+use crate::{
+    Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value,
+    secs_to_ns,
+};
 
 /// The TXT query type.
 pub const QTYPE_TXT: u16 = 16;
@@ -442,12 +445,6 @@ impl Detector for DnsTunnel {
             entries: self.table.len() as u64,
         }
     }
-}
-
-fn secs_to_ns(s: u64) -> i64 {
-    i64::try_from(s)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000)
 }
 
 fn round2(x: f64) -> f64 {

@@ -80,7 +80,7 @@ use mirador_wire::Timestamp;
 use crate::bounded::Bounded;
 use crate::{
     Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, MAX_LISTED, PerTenant,
-    Value,
+    Value, secs_to_ns,
 };
 
 const MSG_THRESHOLD: &str =
@@ -408,12 +408,6 @@ impl Detector for Exfiltration {
             entries: self.table.len() as u64,
         }
     }
-}
-
-fn secs_to_ns(s: u64) -> i64 {
-    i64::try_from(s)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000)
 }
 
 #[cfg(test)]

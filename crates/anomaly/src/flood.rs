@@ -142,10 +142,7 @@ type Hasher = foldhash::fast::RandomState;
 const NANOS: i64 = 1_000_000_000;
 
 fn secs_to_nanos(secs: u64) -> i64 {
-    i64::try_from(secs)
-        .unwrap_or(i64::MAX)
-        .max(1)
-        .saturating_mul(NANOS)
+    crate::secs_to_ns(secs.max(1))
 }
 
 fn minus(t: Timestamp, nanos: i64) -> Timestamp {

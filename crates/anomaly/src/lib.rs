@@ -328,6 +328,13 @@ impl Allow {
     }
 }
 
+/// `s` seconds in nanoseconds (the unit of [`Timestamp`]), saturating.
+pub(crate) fn secs_to_ns(s: u64) -> i64 {
+    i64::try_from(s)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000_000)
+}
+
 /// Deserializes a yes/no value as Suricata's configs write it (`yes`,
 /// `no`, `true`, `false`, `on`, `off`, or a YAML boolean).
 pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {

@@ -54,7 +54,10 @@ use std::ops::RangeInclusive;
 use mirador_wire::Timestamp;
 
 use crate::bounded::Bounded;
-use crate::{Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value};
+use crate::{
+    Allow, Counters, Detection, Detector, DetectorId, Event, EventKind, PerTenant, Value,
+    secs_to_ns,
+};
 
 const MSG: &str = "MIRADOR unexpected connection: a new flow on a port outside the allow-list";
 
@@ -288,12 +291,6 @@ impl Detector for UnexpectedConnection {
             entries: self.seen.len() as u64,
         }
     }
-}
-
-fn secs_to_ns(s: u64) -> i64 {
-    i64::try_from(s)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000)
 }
 
 fn proto_name(p: u8) -> String {

@@ -161,9 +161,7 @@ impl<T: Copy + Ord> Distinct<T> {
 
 /// A window in seconds as nanoseconds (saturating).
 pub(crate) fn window_ns(secs: u64) -> i64 {
-    i64::try_from(secs)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000)
+    crate::secs_to_ns(secs)
 }
 
 /// `ts` moved back by `ns` (saturating).
