@@ -299,7 +299,8 @@ fn a_one_sided_mirror_does_not_count_failures() {
 }
 
 /// The sids a capture of `frames` (1 ms apart) fires, plain and wrapped
-/// as a VXLAN mirror session (VNI 7) that only ever shows what it holds.
+/// as a VXLAN mirror session (VNI 7) that only ever shows what it holds;
+/// the plain capture's detections must not depend on the worker count.
 fn plain_and_mirrored(frames: &[Vec<u8>]) -> (Vec<u64>, Vec<u64>) {
     let tmp = tempfile::tempdir().unwrap();
     let records: Vec<Record> = frames
@@ -321,7 +322,16 @@ fn plain_and_mirrored(frames: &[Vec<u8>]) -> (Vec<u64>, Vec<u64>) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let one = detections_of(&plain, "1");
+    assert_eq!(one, detections_of(&plain, "4"), "1 and 4 workers differ");
     (gid_9000_sids(&plain, &[]), gid_9000_sids(&wrapped, &[]))
+}
+
+/// The detections of a replay with `workers` workers.
+fn detections_of(pcap: &Path, workers: &str) -> BTreeMap<String, usize> {
+    let r = replay(&["--no-rules", "--workers", workers, pcap.to_str().unwrap()]);
+    assert!(r.output.status.success(), "{}", r.stderr());
+    detections(&r.records)
 }
 
 /// `n` SYNs to 10.9.9.9:80 from `sources` spoofed sources, none answered.
