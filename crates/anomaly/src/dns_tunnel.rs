@@ -438,12 +438,7 @@ impl Detector for DnsTunnel {
     }
 
     fn counters(&self) -> Counters {
-        Counters {
-            events: self.events,
-            detections: self.detections,
-            evicted: self.table.evicted(),
-            entries: self.table.len() as u64,
-        }
+        Counters::of(self.events, self.detections, &self.table)
     }
 }
 

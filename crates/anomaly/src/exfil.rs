@@ -401,12 +401,7 @@ impl Detector for Exfiltration {
     }
 
     fn counters(&self) -> Counters {
-        Counters {
-            events: self.events,
-            detections: self.detections,
-            evicted: self.table.evicted(),
-            entries: self.table.len() as u64,
-        }
+        Counters::of(self.events, self.detections, &self.table)
     }
 }
 

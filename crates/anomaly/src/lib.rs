@@ -369,6 +369,22 @@ pub struct Counters {
     pub entries: u64,
 }
 
+impl Counters {
+    /// The counters of a detector whose state is one table.
+    pub fn of<K: std::hash::Hash + Eq + Clone, V>(
+        events: u64,
+        detections: u64,
+        table: &bounded::Bounded<K, V>,
+    ) -> Counters {
+        Counters {
+            events,
+            detections,
+            evicted: table.evicted(),
+            entries: table.len() as u64,
+        }
+    }
+}
+
 /// One detector.
 pub trait Detector {
     /// Which one.

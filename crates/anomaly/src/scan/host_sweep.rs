@@ -198,12 +198,7 @@ impl Detector for HostSweep {
     }
 
     fn counters(&self) -> Counters {
-        Counters {
-            events: self.events,
-            detections: self.detections,
-            evicted: self.table.evicted(),
-            entries: self.table.len() as u64,
-        }
+        Counters::of(self.events, self.detections, &self.table)
     }
 }
 
